@@ -1,0 +1,974 @@
+"""Typed, frozen, validated configuration: every knob lives here.
+
+A config is a TOML file with four tables, read with ``tomllib``::
+
+    [run]        seed, gomaxprocs, clock, stop condition, quantum   -> RunConfig
+    [runtime]    GOGC, GOMEMLIMIT                                    -> RuntimeConfig
+    [costs]      overrides of goruntime.costs.COSTS by name (ns)     -> CostsConfig
+    [workload]   compute, globals, [[workload.sites]]                -> WorkloadConfig
+
+Validation happens in one place, ``_parse``: every value is checked for type
+and range, unknown keys are rejected with a ``difflib`` suggestion, and each
+error is a ``ConfigError`` naming the full dotted key
+(``workload.sites[1].lifetime.live_objects``), the bad value and what is
+allowed. Types are strict: a bool is not an integer and a float is not an
+integer (``2.0`` is rejected where an integer is expected). "Off" and
+"unlimited" are ``None`` in Python and the string ``"off"`` in TOML.
+
+``Config.__post_init__`` re-validates through ``config_to_dict``, so a config
+changed with ``dataclasses.replace`` is checked with the same messages (the
+sub-configs alone are only checked once they are wrapped into a ``Config``).
+
+``config_to_dict`` writes the resolved config (every default filled, all cost
+entries included), so a results folder's ``config.toml`` reproduces its run
+even if a later gcsim changes a default. ``config_from_dict`` of that dict
+gives back an equal ``Config``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import math
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import tomli_w
+
+from gcsim.errors import MISSING, ConfigError
+from gcsim.goruntime.costs import COSTS
+from gcsim.units import GiB, format_size, parse_size
+
+_I64_MAX = 2**63 - 1
+_MAX_OBJECT_BYTES = GiB
+_MAX_LIFETIME_ALLOCS = 100_000_000
+_SITE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_OFF = "off"
+
+
+# --------------------------------------------------------------------------
+# The schema
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How long and how the simulation runs (TOML ``[run]``).
+
+    Attributes
+    ----------
+    seed : int
+        Seed of every random stream of the run, 0 <= seed < 2**63.
+    gomaxprocs : int
+        Number of Ps (GOMAXPROCS), 1..256.
+    clock_hz : float
+        Simulated CPU clock; converts ``costs`` from ns to cycles. > 0.
+    duration_s : float or None
+        Simulated seconds to run; None ("off") = no time limit.
+    max_allocs : int or None
+        Stop after this many allocations over all Ps; None ("off") = no limit.
+        At least one of ``duration_s`` and ``max_allocs`` is set; the run
+        stops at whichever comes first.
+    quantum_ns : int
+        Lockstep quantum: Ps advance together by this much, 100..10_000_000.
+    timeline_interval_ns : int
+        Spacing of timeline samples, >= ``quantum_ns``.
+    """
+
+    seed: int = 1
+    gomaxprocs: int = 1
+    clock_hz: float = 3.0e9
+    duration_s: float | None = 1.0
+    max_allocs: int | None = None
+    quantum_ns: int = 10_000
+    timeline_interval_ns: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Go runtime knobs (TOML ``[runtime]``; src/runtime/mgcpacer.go).
+
+    Attributes
+    ----------
+    gogc : int or None
+        GOGC percent, 0..1_000_000; None = GOGC=off ("off" in TOML).
+    gomemlimit : int or None
+        GOMEMLIMIT in bytes, > 0; None = no limit ("off"). TOML also takes a
+        size string such as ``"64MiB"``.
+    """
+
+    gogc: int | None = 100
+    gomemlimit: int | None = None
+
+
+@dataclass(frozen=True)
+class CostsConfig:
+    """Overrides of the cycle-cost table ``goruntime.costs.COSTS`` (TOML ``[costs]``).
+
+    Attributes
+    ----------
+    overrides : tuple of (str, float)
+        ``(name, ns)`` pairs. Normalised on construction: names are checked,
+        entries are put in ``COSTS`` order and entries equal to the default
+        are dropped, so equal tables compare equal.
+    """
+
+    overrides: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        given: dict[str, float] = {}
+        for name, value in self.overrides:
+            key = f"costs.{name}"
+            if name not in COSTS:
+                raise _unknown_key(key, name, value, tuple(COSTS), "a cost name from COSTS")
+            ns = _num(value, key, 0.0)
+            assert ns is not None
+            given[name] = ns
+        norm = tuple(
+            (name, given[name])
+            for name, entry in COSTS.items()
+            if name in given and given[name] != entry.default_ns
+        )
+        object.__setattr__(self, "overrides", norm)
+
+    def ns(self, name: str) -> float:
+        """Return the cost ``name`` in ns: the override if any, else the default.
+
+        Parameters
+        ----------
+        name : str
+            A key of ``goruntime.costs.COSTS``, e.g. ``"alloc_fast_ns"``.
+
+        Returns
+        -------
+        float
+            Nanoseconds (per the entry's unit).
+        """
+        for n, v in self.overrides:
+            if n == name:
+                return v
+        if name not in COSTS:
+            raise KeyError(f"unknown cost {name!r}; see gcsim.goruntime.costs.COSTS")
+        return COSTS[name].default_ns
+
+    def as_dict(self) -> dict[str, float]:
+        """Return every cost entry in ``COSTS`` order, overrides applied (ns)."""
+        over = dict(self.overrides)
+        return {name: over.get(name, e.default_ns) for name, e in COSTS.items()}
+
+
+@dataclass(frozen=True)
+class SizeDist:
+    """Object-size distribution of a site.
+
+    Attributes
+    ----------
+    dist : str
+        ``"fixed"``, ``"uniform"``, ``"loguniform"`` or ``"choice"``.
+    min_bytes, max_bytes : int
+        fixed: both are the size; uniform/loguniform: inclusive bounds;
+        choice: min and max of ``values_bytes``. 1 B .. 1 GiB.
+    values_bytes : tuple of int
+        choice only: the sizes drawn from.
+    weights : tuple of float
+        choice only: relative frequency of each value (>= 0, sum > 0).
+    """
+
+    dist: str
+    min_bytes: int
+    max_bytes: int
+    values_bytes: tuple[int, ...] = ()
+    weights: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a site's objects stay reachable.
+
+    Attributes
+    ----------
+    kind : str
+        ``"transient"`` (dead at once), ``"fifo"`` (the last ``live_objects``
+        stay live), ``"exponential"`` (mean ``mean_allocs`` of this site's own
+        allocations) or ``"immortal"`` (needs the site's ``max_allocs``).
+    live_objects : int or None
+        fifo only, 1..100_000_000.
+    mean_allocs : int or None
+        exponential only, 1..100_000_000.
+    """
+
+    kind: str = "transient"
+    live_objects: int | None = None
+    mean_allocs: int | None = None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What one pointer slot of a site's objects points at.
+
+    Attributes
+    ----------
+    to : str
+        ``"nil"``, ``"child"`` (a new object of ``site``, allocated with the
+        parent) or ``"random"`` (a random live object of ``site``).
+    site : str or None
+        Target site name; required for child/random, None for nil.
+    """
+
+    to: str
+    site: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteConfig:
+    """One allocation site (TOML ``[[workload.sites]]``); keyword-only.
+
+    Attributes
+    ----------
+    name : str
+        Unique, matches ``[A-Za-z_][A-Za-z0-9_.-]*``.
+    weight : float
+        Relative allocation frequency, >= 0 (0: allocated only as a child).
+    size : SizeDist
+        Object sizes.
+    pointer_words : int or None
+        Pointer words per object (0 = noscan); ``8 * pointer_words`` fits the
+        smallest object. Set to 0 when neither it nor ``pointer_density`` is given.
+    pointer_density : float or None
+        Fraction of each object's words that are pointers, 0..1; exclusive
+        with ``pointer_words``.
+    lifetime : Lifetime
+        When objects die.
+    refs : tuple of Ref
+        Targets of the first ``len(refs)`` pointer slots; the rest are nil.
+    max_allocs : int or None
+        Stop allocating from this site after this many allocations.
+    """
+
+    name: str
+    weight: float = 1.0
+    size: SizeDist
+    pointer_words: int | None = None
+    pointer_density: float | None = None
+    lifetime: Lifetime = Lifetime()
+    refs: tuple[Ref, ...] = ()
+    max_allocs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.pointer_words is None and self.pointer_density is None:
+            object.__setattr__(self, "pointer_words", 0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadConfig:
+    """The simulated program (TOML ``[workload]``); keyword-only.
+
+    Attributes
+    ----------
+    compute_ns_per_alloc : float
+        Mutator compute between two allocations of one goroutine, >= 0.
+    globals_bytes : int
+        Data+BSS scanned as GC roots (Go's globalsScan). Default: a small
+        go1.27.3 linux/amd64 program's (reference/go-runtime.md §3.2).
+    sites : tuple of SiteConfig
+        At least one; at least one with weight > 0.
+    """
+
+    compute_ns_per_alloc: float = 0.0
+    globals_bytes: int = 158_154
+    sites: tuple[SiteConfig, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole, validated configuration. Build it with ``load_config`` or
+    ``config_from_dict``; construction re-validates (see module docstring)."""
+
+    run: RunConfig
+    runtime: RuntimeConfig
+    costs: CostsConfig
+    workload: WorkloadConfig
+
+    def __post_init__(self) -> None:
+        for name, cls in (
+            ("run", RunConfig),
+            ("runtime", RuntimeConfig),
+            ("costs", CostsConfig),
+            ("workload", WorkloadConfig),
+        ):
+            if not isinstance(getattr(self, name), cls):
+                raise TypeError(f"Config.{name} must be a {cls.__name__}")
+        _parse(config_to_dict(self))
+
+
+# --------------------------------------------------------------------------
+# Value checkers: each takes the raw value and its dotted key
+# --------------------------------------------------------------------------
+
+
+def _unknown_key(key: str, name: str, value: Any, known: Sequence[str], what: str) -> ConfigError:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else ""
+    return ConfigError(key, value, f"{what}: " + ", ".join(known), hint)
+
+
+def _check_keys(table: dict[str, Any], key: str, known: Sequence[str]) -> None:
+    where = f"a key of [{key}]" if key else "a top-level table"
+    for name, value in table.items():
+        if name not in known:
+            raise _unknown_key(_join(key, name), name, value, known, where)
+
+
+def _check_variant_keys(
+    table: dict[str, Any], key: str, tag: str, tag_value: str, allowed: Sequence[str]
+) -> None:
+    for name, value in table.items():
+        if name not in allowed:
+            raise ConfigError(
+                _join(key, name), value, f"only {', '.join(allowed)} when {tag} = {tag_value!r}"
+            )
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(key, value, "a table")
+    return value
+
+
+def _required(table: dict[str, Any], key: str, name: str, allowed: str) -> Any:
+    if name not in table:
+        raise ConfigError(_join(key, name), MISSING, allowed)
+    return table[name]
+
+
+def _off_hint(value: Any, off: bool) -> str:
+    return "'off' is not accepted for this key" if value == _OFF and not off else ""
+
+
+def _int(value: Any, key: str, lo: int, hi: int = _I64_MAX, *, off: bool = False) -> int | None:
+    """Check an integer field; ``"off"`` -> None when ``off``."""
+    if off and value == _OFF:
+        return None
+    allowed = f"an integer >= {lo:_}" if hi >= _I64_MAX else f"an integer in {lo:_}..{hi:_}"
+    if off:
+        allowed += " or 'off'"
+    if isinstance(value, bool) or not isinstance(value, int):
+        hint = _off_hint(value, off)
+        if isinstance(value, float) and value.is_integer():
+            hint = f"write {int(value)}, not {value!r}"
+        raise ConfigError(key, value, allowed, hint)
+    if not lo <= value <= hi:
+        raise ConfigError(key, value, allowed)
+    return value
+
+
+def _num(
+    value: Any,
+    key: str,
+    lo: float,
+    hi: float = math.inf,
+    *,
+    lo_open: bool = False,
+    off: bool = False,
+) -> float | None:
+    """Check a real-number field (int or float in TOML); ``"off"`` -> None when ``off``."""
+    if off and value == _OFF:
+        return None
+    low = f"> {lo:g}" if lo_open else f">= {lo:g}"
+    allowed = f"a number {low}" if hi == math.inf else f"a number in {lo:g}..{hi:g}"
+    if off:
+        allowed += " or 'off'"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(key, value, allowed, _off_hint(value, off))
+    x = float(value)
+    if not math.isfinite(x) or x < lo or (lo_open and x == lo) or x > hi:
+        raise ConfigError(key, value, allowed)
+    return x
+
+
+def _size(value: Any, key: str, lo: int, hi: int = _I64_MAX, *, off: bool = False) -> int | None:
+    """Check a byte count: an integer or a size string ("64MiB"); ``"off"`` -> None."""
+    if off and value == _OFF:
+        return None
+    allowed = f"a size >= {lo} B" if hi >= _I64_MAX else f"a size in {lo} B..{format_size(hi)}"
+    allowed += " (a byte count or a string like '64MiB')"
+    if off:
+        allowed += " or 'off'"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(key, value, allowed)
+    try:
+        n = parse_size(value)
+    except ValueError as e:
+        raise ConfigError(key, value, allowed, _off_hint(value, off) or str(e)) from None
+    if not lo <= n <= hi:
+        raise ConfigError(key, value, allowed)
+    return n
+
+
+def _enum(value: Any, key: str, choices: Sequence[str], hint: str = "") -> str:
+    if isinstance(value, str) and value in choices:
+        return value
+    if isinstance(value, str) and not hint:
+        close = difflib.get_close_matches(value, choices, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else ""
+    raise ConfigError(key, value, "one of " + ", ".join(repr(c) for c in choices), hint)
+
+
+def _list(value: Any, key: str, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(key, value, f"a list of {what}")
+    return value
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+
+def _parse(raw: Any) -> tuple[RunConfig, RuntimeConfig, CostsConfig, WorkloadConfig]:
+    """Validate a raw config dict; the one place where validation happens."""
+    if not isinstance(raw, dict):
+        raise ConfigError("<config>", raw, "a table of [run], [runtime], [costs], [workload]")
+    _check_keys(raw, "", ("run", "runtime", "costs", "workload"))
+    costs = _table(raw.get("costs", {}), "costs")
+    return (
+        _parse_run(_table(raw.get("run", {}), "run")),
+        _parse_runtime(_table(raw.get("runtime", {}), "runtime")),
+        CostsConfig(tuple(costs.items())),
+        _parse_workload(_table(raw.get("workload", {}), "workload")),
+    )
+
+
+def _parse_run(t: dict[str, Any]) -> RunConfig:
+    d = RunConfig()
+    _check_keys(t, "run", tuple(f.name for f in fields(RunConfig)))
+    duration = _num(
+        t.get("duration_s", d.duration_s), "run.duration_s", 0.0, lo_open=True, off=True
+    )
+    max_allocs = _int(t.get("max_allocs", _OFF), "run.max_allocs", 1, off=True)
+    if duration is None and max_allocs is None:
+        raise ConfigError(
+            "run.duration_s",
+            _OFF,
+            "a number of seconds > 0 while run.max_allocs is 'off'",
+            "at least one of run.duration_s and run.max_allocs must be set",
+        )
+    quantum = _int(t.get("quantum_ns", d.quantum_ns), "run.quantum_ns", 100, 10_000_000)
+    assert quantum is not None
+    timeline = t.get("timeline_interval_ns", d.timeline_interval_ns)
+    if isinstance(timeline, int) and not isinstance(timeline, bool) and timeline < quantum:
+        raise ConfigError(
+            "run.timeline_interval_ns", timeline, f"an integer >= run.quantum_ns ({quantum:_})"
+        )
+    return RunConfig(
+        seed=_req_int(t.get("seed", d.seed), "run.seed", 0),
+        gomaxprocs=_req_int(t.get("gomaxprocs", d.gomaxprocs), "run.gomaxprocs", 1, 256),
+        clock_hz=_req_num(t.get("clock_hz", d.clock_hz), "run.clock_hz", 0.0, lo_open=True),
+        duration_s=duration,
+        max_allocs=max_allocs,
+        quantum_ns=quantum,
+        timeline_interval_ns=_req_int(timeline, "run.timeline_interval_ns", quantum),
+    )
+
+
+def _req_int(value: Any, key: str, lo: int, hi: int = _I64_MAX) -> int:
+    n = _int(value, key, lo, hi)
+    assert n is not None
+    return n
+
+
+def _req_num(value: Any, key: str, lo: float, hi: float = math.inf, lo_open: bool = False) -> float:
+    x = _num(value, key, lo, hi, lo_open=lo_open)
+    assert x is not None
+    return x
+
+
+def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
+    _check_keys(t, "runtime", ("gogc", "gomemlimit"))
+    return RuntimeConfig(
+        gogc=_int(t.get("gogc", 100), "runtime.gogc", 0, 1_000_000, off=True),
+        gomemlimit=_size(t.get("gomemlimit", _OFF), "runtime.gomemlimit", 1, off=True),
+    )
+
+
+_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites")
+_SITE_KEYS = (
+    "name",
+    "weight",
+    "size",
+    "pointer_words",
+    "pointer_density",
+    "lifetime",
+    "refs",
+    "max_allocs",
+)
+
+
+def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
+    _check_keys(t, "workload", _WORKLOAD_KEYS)
+    allowed = "a list of at least one site table ([[workload.sites]])"
+    raw_sites = _list(_required(t, "workload", "sites", allowed), "workload.sites", "site tables")
+    if not raw_sites:
+        raise ConfigError("workload.sites", raw_sites, allowed)
+    sites = tuple(
+        _parse_site(_table(s, f"workload.sites[{i}]"), f"workload.sites[{i}]")
+        for i, s in enumerate(raw_sites)
+    )
+    _check_sites(sites)
+    globals_bytes = _size(t.get("globals_bytes", 158_154), "workload.globals_bytes", 0)
+    assert globals_bytes is not None
+    return WorkloadConfig(
+        compute_ns_per_alloc=_req_num(
+            t.get("compute_ns_per_alloc", 0.0), "workload.compute_ns_per_alloc", 0.0
+        ),
+        globals_bytes=globals_bytes,
+        sites=sites,
+    )
+
+
+def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
+    _check_keys(t, key, _SITE_KEYS)
+    name = _required(t, key, "name", "a site name matching [A-Za-z_][A-Za-z0-9_.-]*")
+    if not isinstance(name, str) or not _SITE_NAME_RE.fullmatch(name):
+        raise ConfigError(f"{key}.name", name, "a site name matching [A-Za-z_][A-Za-z0-9_.-]*")
+    weight = _req_num(t.get("weight", 1.0), f"{key}.weight", 0.0)
+    size_allowed = "a size (64, '2KiB') or a { dist = ... } table"
+    size = _parse_size_dist(_required(t, key, "size", size_allowed), f"{key}.size")
+
+    pw: int | None = None
+    pd: float | None = None
+    if "pointer_words" in t and "pointer_density" in t:
+        raise ConfigError(
+            f"{key}.pointer_density",
+            t["pointer_density"],
+            "no pointer_density when pointer_words is given (give one of the two)",
+        )
+    if "pointer_density" in t:
+        pd = _req_num(t["pointer_density"], f"{key}.pointer_density", 0.0, 1.0)
+        min_words = math.floor(pd * size.min_bytes / 8)
+    else:
+        pw = _req_int(t.get("pointer_words", 0), f"{key}.pointer_words", 0)
+        if pw * 8 > size.min_bytes:
+            raise ConfigError(
+                f"{key}.pointer_words",
+                pw,
+                f"an integer in 0..{size.min_bytes // 8} (8-byte words that fit the "
+                f"site's smallest object, {size.min_bytes} B)",
+            )
+        min_words = pw
+
+    max_allocs = _int(t.get("max_allocs", _OFF), f"{key}.max_allocs", 1, off=True)
+    lifetime = _parse_lifetime(_table(t.get("lifetime", {}), f"{key}.lifetime"), f"{key}.lifetime")
+    if lifetime.kind == "immortal" and max_allocs is None:
+        raise ConfigError(
+            f"{key}.max_allocs",
+            MISSING,
+            "a positive integer when lifetime.kind = 'immortal'",
+            "an immortal site without a limit grows the heap without bound",
+        )
+    raw_refs = _list(t.get("refs", []), f"{key}.refs", "ref tables")
+    refs = tuple(
+        _parse_ref(_table(r, f"{key}.refs[{j}]"), f"{key}.refs[{j}]")
+        for j, r in enumerate(raw_refs)
+    )
+    if len(refs) > min_words:
+        raise ConfigError(
+            f"{key}.refs",
+            f"{len(refs)} refs",
+            f"at most {min_words} ref{'' if min_words == 1 else 's'} (the pointer words of the "
+            f"site's smallest object, {size.min_bytes} B)",
+        )
+    return SiteConfig(
+        name=name,
+        weight=weight,
+        size=size,
+        pointer_words=pw,
+        pointer_density=pd,
+        lifetime=lifetime,
+        refs=refs,
+        max_allocs=max_allocs,
+    )
+
+
+_DISTS = ("uniform", "loguniform", "choice")
+
+
+def _parse_size_dist(value: Any, key: str) -> SizeDist:
+    if not isinstance(value, dict):
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(key, value, "a size (64, '2KiB') or a { dist = ... } table")
+        n = _size(value, key, 1, _MAX_OBJECT_BYTES)
+        assert n is not None
+        return SizeDist("fixed", n, n)
+    _check_keys(value, key, ("dist", "min_bytes", "max_bytes", "values_bytes", "weights"))
+    hint = "write a fixed size as a plain value: size = 64" if value.get("dist") == "fixed" else ""
+    allowed = "one of " + ", ".join(repr(d) for d in _DISTS)
+    dist = _enum(_required(value, key, "dist", allowed), f"{key}.dist", _DISTS, hint)
+    if dist != "choice":
+        _check_variant_keys(value, key, "dist", dist, ("dist", "min_bytes", "max_bytes"))
+        bounds = []
+        for name in ("min_bytes", "max_bytes"):
+            allowed = f"a size in 1 B..{format_size(_MAX_OBJECT_BYTES)}"
+            v = _required(value, key, name, allowed)
+            bounds.append(_req_size(v, f"{key}.{name}"))
+        lo, hi = bounds
+        if hi < lo:
+            raise ConfigError(f"{key}.max_bytes", value["max_bytes"], f"a size >= min_bytes ({lo})")
+        return SizeDist(dist, lo, hi)
+    _check_variant_keys(value, key, "dist", dist, ("dist", "values_bytes", "weights"))
+    vkey, wkey = f"{key}.values_bytes", f"{key}.weights"
+    raw_values = _list(_required(value, key, "values_bytes", "a list of sizes"), vkey, "sizes")
+    if not raw_values:
+        raise ConfigError(vkey, raw_values, "a non-empty list of sizes")
+    values = tuple(_req_size(v, f"{vkey}[{i}]") for i, v in enumerate(raw_values))
+    raw_weights = _list(value.get("weights", [1.0] * len(values)), wkey, "numbers >= 0")
+    if len(raw_weights) != len(values):
+        raise ConfigError(wkey, raw_weights, f"a list of {len(values)} numbers (one per value)")
+    weights = tuple(_req_num(w, f"{wkey}[{i}]", 0.0) for i, w in enumerate(raw_weights))
+    if sum(weights) <= 0:
+        raise ConfigError(wkey, raw_weights, "numbers >= 0 with a sum > 0")
+    return SizeDist("choice", min(values), max(values), values, weights)
+
+
+def _req_size(value: Any, key: str) -> int:
+    n = _size(value, key, 1, _MAX_OBJECT_BYTES)
+    assert n is not None
+    return n
+
+
+_LIFETIME_KEYS = {
+    "transient": ("kind",),
+    "fifo": ("kind", "live_objects"),
+    "exponential": ("kind", "mean_allocs"),
+    "immortal": ("kind",),
+}
+
+
+def _parse_lifetime(t: dict[str, Any], key: str) -> Lifetime:
+    _check_keys(t, key, ("kind", "live_objects", "mean_allocs"))
+    kind = _enum(t.get("kind", "transient"), f"{key}.kind", tuple(_LIFETIME_KEYS))
+    _check_variant_keys(t, key, "kind", kind, _LIFETIME_KEYS[kind])
+    params: dict[str, int] = {}
+    for name in _LIFETIME_KEYS[kind][1:]:
+        allowed = f"an integer in 1..{_MAX_LIFETIME_ALLOCS:_} when kind = {kind!r}"
+        v = _required(t, key, name, allowed)
+        params[name] = _req_int(v, f"{key}.{name}", 1, _MAX_LIFETIME_ALLOCS)
+    return Lifetime(kind, **params)
+
+
+_REF_KINDS = ("nil", "child", "random")
+
+
+def _parse_ref(t: dict[str, Any], key: str) -> Ref:
+    _check_keys(t, key, ("to", "site"))
+    allowed = "one of " + ", ".join(repr(k) for k in _REF_KINDS)
+    to = _enum(_required(t, key, "to", allowed), f"{key}.to", _REF_KINDS)
+    if to == "nil":
+        _check_variant_keys(t, key, "to", to, ("to",))
+        return Ref("nil")
+    site = _required(t, key, "site", f"a site name when to = {to!r}")
+    if not isinstance(site, str):
+        raise ConfigError(f"{key}.site", site, "a site name (a string)")
+    return Ref(to, site)
+
+
+def _check_sites(sites: tuple[SiteConfig, ...]) -> None:
+    """Cross-site checks: unique names, ref targets, child cycles, some weight."""
+    index: dict[str, int] = {}
+    for i, s in enumerate(sites):
+        if s.name in index:
+            raise ConfigError(
+                f"workload.sites[{i}].name",
+                s.name,
+                "a name no other site uses",
+                f"workload.sites[{index[s.name]}] is also named {s.name!r}",
+            )
+        index[s.name] = i
+    names = tuple(index)
+    for i, s in enumerate(sites):
+        for j, r in enumerate(s.refs):
+            key = f"workload.sites[{i}].refs[{j}].site"
+            if r.site is None:
+                continue
+            if r.site not in index:
+                raise _unknown_key(key, r.site, r.site, names, "the name of a site")
+            target = sites[index[r.site]]
+            if r.to == "random" and target.lifetime.kind == "transient":
+                raise ConfigError(
+                    key,
+                    r.site,
+                    "a site whose lifetime.kind is not 'transient'",
+                    "a transient site never has a live object to point at",
+                )
+    # Child refs allocate the child with its parent: a cycle never terminates.
+    state = [0] * len(sites)  # 0 = unvisited, 1 = on the DFS path, 2 = done
+    path: list[str] = []
+
+    def visit(i: int) -> None:
+        state[i] = 1
+        path.append(sites[i].name)
+        for j, r in enumerate(sites[i].refs):
+            if r.to != "child" or r.site is None:
+                continue
+            t = index[r.site]
+            if state[t] == 1:
+                cycle = path[path.index(r.site) :] + [r.site]
+                raise ConfigError(
+                    f"workload.sites[{i}].refs[{j}].site",
+                    r.site,
+                    "a site that does not lead back here through child refs",
+                    "child cycle " + " -> ".join(cycle),
+                )
+            if state[t] == 0:
+                visit(t)
+        path.pop()
+        state[i] = 2
+
+    for i in range(len(sites)):
+        if state[i] == 0:
+            visit(i)
+    if not any(s.weight > 0 for s in sites):
+        raise ConfigError(
+            "workload.sites",
+            f"{len(sites)} sites, all with weight 0",
+            "at least one site with weight > 0",
+        )
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+
+
+def config_from_dict(raw: dict[str, Any]) -> Config:
+    """Validate a raw config (as ``tomllib`` returns it) into a ``Config``.
+
+    Parameters
+    ----------
+    raw : dict
+        Tables ``run``, ``runtime``, ``costs``, ``workload``; not modified.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        On the first bad key; the message names the dotted key, the value and
+        what is allowed.
+    """
+    return Config(*_parse(raw))
+
+
+def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
+    """Read a TOML config file, apply ``--set`` overrides, and validate.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The TOML file.
+    overrides : sequence of str
+        ``"dotted.key=VALUE"`` strings, applied in order to the raw dict
+        before validation. ``VALUE`` is read as a TOML value if it parses
+        (``200``, ``"off"``, ``[1, 2]``, ``{kind = "fifo", live_objects = 5}``),
+        else taken as a bare string (``runtime.gogc=off``). Keys may index
+        lists: ``workload.sites[0].weight`` or ``workload.sites.0.weight``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not valid TOML, an override is malformed, or
+        validation fails.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(os.fspath(path), str(e), "a valid TOML file") from None
+    except OSError as e:
+        raise ConfigError(os.fspath(path), MISSING, "a readable TOML file", str(e)) from None
+    for text in overrides:
+        key, value = _parse_override(text)
+        raw = apply_override(raw, key, value)
+    return config_from_dict(raw)
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    key, sep, value_text = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError("--set", text, "'dotted.key=VALUE', e.g. 'runtime.gogc=200'")
+    value_text = value_text.strip()
+    try:
+        doc = tomllib.loads(f"v = {value_text}")
+    except tomllib.TOMLDecodeError:
+        return key.strip(), value_text
+    if list(doc) != ["v"]:
+        return key.strip(), value_text
+    return key.strip(), doc["v"]
+
+
+_SEGMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)?((?:\[[0-9]+\])*)")
+
+
+def _split_key(key: str, value: Any) -> list[str | int]:
+    parts: list[str | int] = []
+    for seg in key.split("."):
+        m = _SEGMENT_RE.fullmatch(seg)
+        if seg.isdigit():
+            parts.append(int(seg))
+        elif seg and m:
+            if m.group(1):
+                parts.append(m.group(1))
+            parts.extend(int(i) for i in re.findall(r"\[([0-9]+)\]", m.group(2)))
+        else:
+            raise ConfigError(
+                key, value, "a dotted key like 'run.gomaxprocs' or 'workload.sites[0].weight'"
+            )
+    if not isinstance(parts[0], str):
+        raise ConfigError(key, value, "a dotted key that starts with a table name, e.g. 'run.seed'")
+    return parts
+
+
+def apply_override(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return a copy of ``raw`` with the dotted ``key`` set to ``value``.
+
+    Missing tables on the way are created; list indices must exist. The
+    result is not validated: a key the schema does not know is reported by
+    ``config_from_dict`` as an unknown key.
+
+    Parameters
+    ----------
+    raw : dict
+        A raw config dict (not modified).
+    key : str
+        ``"runtime.gogc"``, ``"workload.sites[0].weight"`` or
+        ``"workload.sites.0.weight"``.
+    value : Any
+        The new value, already parsed (e.g. ``200``, ``"off"``).
+
+    Returns
+    -------
+    dict
+        A deep copy of ``raw`` with the value set.
+    """
+    parts = _split_key(key, value)
+    out = copy.deepcopy(raw)
+    cur: Any = out
+    done = ""
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        if isinstance(part, int):
+            if not isinstance(cur, list):
+                raise ConfigError(done, "a table", f"a name after '{done}', not an index", key)
+            if part >= len(cur):
+                has = f"'{done}' has {len(cur)}" if cur else f"'{done}' is empty or missing"
+                raise ConfigError(f"{done}[{part}]", MISSING, f"an existing list entry ({has})")
+            done = f"{done}[{part}]"
+        else:
+            if not isinstance(cur, dict):
+                kind = "a list" if isinstance(cur, list) else repr(cur)
+                raise ConfigError(
+                    done, kind, f"a table to hold '{part}' (for a list use '{done}[0].{part}')"
+                )
+            done = _join(done, part)
+            if not last and part not in cur:
+                cur[part] = [] if isinstance(parts[n + 1], int) else {}
+        if last:
+            cur[part] = copy.deepcopy(value)
+        else:
+            cur = cur[part]
+    return out
+
+
+def _off(value: Any) -> Any:
+    return _OFF if value is None else value
+
+
+def _f(value: Any) -> Any:
+    """int -> float for float fields, so equal configs dump (and hash) the same."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _site_to_dict(s: SiteConfig) -> dict[str, Any]:
+    z = s.size
+    size: Any
+    if z.dist == "fixed" and z.min_bytes == z.max_bytes:
+        size = z.min_bytes
+    elif z.dist == "choice":
+        size = {
+            "dist": z.dist,
+            "values_bytes": list(z.values_bytes),
+            "weights": [_f(w) for w in z.weights],
+        }
+    else:
+        size = {"dist": z.dist, "min_bytes": z.min_bytes, "max_bytes": z.max_bytes}
+    d: dict[str, Any] = {"name": s.name, "weight": _f(s.weight), "size": size}
+    if s.pointer_density is not None:
+        d["pointer_density"] = _f(s.pointer_density)
+    if s.pointer_words is not None:
+        d["pointer_words"] = s.pointer_words
+    if s.max_allocs is not None:
+        d["max_allocs"] = s.max_allocs
+    lt = s.lifetime
+    d["lifetime"] = {"kind": lt.kind}
+    if lt.live_objects is not None:
+        d["lifetime"]["live_objects"] = lt.live_objects
+    if lt.mean_allocs is not None:
+        d["lifetime"]["mean_allocs"] = lt.mean_allocs
+    d["refs"] = [{"to": r.to} if r.site is None else {"to": r.to, "site": r.site} for r in s.refs]
+    return d
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    """Return the resolved config as a TOML-serialisable dict.
+
+    Every default is filled and every cost entry written; ``None`` becomes
+    ``"off"`` for ``run.duration_s``, ``run.max_allocs``, ``runtime.gogc``
+    and ``runtime.gomemlimit`` and is omitted for optional site fields.
+    Sizes are integers; a fixed size is a plain integer.
+    """
+    r, w = cfg.run, cfg.workload
+    return {
+        "run": {
+            "seed": r.seed,
+            "gomaxprocs": r.gomaxprocs,
+            "clock_hz": _f(r.clock_hz),
+            "duration_s": _off(_f(r.duration_s)),
+            "max_allocs": _off(r.max_allocs),
+            "quantum_ns": r.quantum_ns,
+            "timeline_interval_ns": r.timeline_interval_ns,
+        },
+        "runtime": {"gogc": _off(cfg.runtime.gogc), "gomemlimit": _off(cfg.runtime.gomemlimit)},
+        "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
+        "workload": {
+            "compute_ns_per_alloc": _f(w.compute_ns_per_alloc),
+            "globals_bytes": w.globals_bytes,
+            "sites": [_site_to_dict(s) for s in w.sites],
+        },
+    }
+
+
+def dump_config(cfg: Config) -> str:
+    """Return the resolved config as TOML text (stable key order)."""
+    return tomli_w.dumps(config_to_dict(cfg))
+
+
+def config_hash(cfg: Config) -> str:
+    """Return the sha256 hex digest of ``dump_config(cfg)``."""
+    return hashlib.sha256(dump_config(cfg).encode()).hexdigest()

@@ -1,0 +1,414 @@
+"""The size-class heap: mheap pages, mcentral span lists, per-P mcache, tiny blocks.
+
+What it models (go1.27.3; reference/go-runtime.md §1, §4.1)
+-------------------------------------------------------------
+1. ``mallocgc`` picks a path by size and pointerfulness (src/runtime/malloc.go):
+   noscan requests under 16 B go to the P's tiny block; requests up to
+   32 760 B take a slot of their size class (pointerful ones over 512 B are
+   looked up at size + 8 for the malloc header); anything larger gets a span
+   of its own (span class 0 or 1).
+2. A small allocation takes the next free slot of the span the P's mcache
+   holds for that span class (``nextFreeFast``/``nextFree``). When the span is
+   full, ``refill`` hands it back to its mcentral and asks ``cacheSpan`` for
+   another: a partial swept span, else one found by sweeping up to 100
+   unswept spans of the class, else a fresh span from mheap.
+3. mheap hands out page runs address-ordered first fit and grows the arena
+   in 512-page (4 MiB) steps; freshly mapped pages count as released
+   (HeapReleased) until a span uses them (src/runtime/mheap.go ``grow``).
+4. heapLive follows the runtime's lumpy accounting (§1.11): a refill adds the
+   whole span minus the slots already in use, a large allocation adds its
+   pages, and flushing an mcache takes back the slots never handed out.
+   The GC trigger is tested after every refill and large allocation, as in
+   Go, and nowhere else.
+
+Simplifications
+---------------
+- Page runs are found by a first-fit walk that hops over in-use spans,
+  starting at the lowest page that may be free, instead of Go's radix tree;
+  the chosen run is the same (lowest address that fits).
+- The per-P page cache is not modelled: it changes which P takes the heap
+  lock, not which pages a span gets at this level of detail.
+- Every slot is charged zeroing (``needzero`` is not tracked); fresh OS
+  memory is rare in a steady state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gcsim.engine._jit import kernel
+from gcsim.engine.gcsweeping import deduct_sweep_credit, sweep_span
+from gcsim.engine.mspan import list_pop, list_push, list_remove
+from gcsim.engine.state import (
+    C_HEAP_ALLOC_BYTES,
+    C_HEAP_LIVE_BYTES,
+    C_HEAP_MARKED_BYTES,
+    C_HEAP_SCAN_BYTES,
+    C_FREE_PAGE_HINT,
+    C_MAX_PAGES_MAPPED,
+    C_N_SLOTS_USED,
+    C_N_SPAN_RECORDS,
+    C_PAGES_INUSE,
+    C_PAGES_MAPPED,
+    C_PAGES_RELEASED,
+    C_PHASE,
+    C_SLOT_ALLOCS,
+    C_SWEEPGEN,
+    C_TINY_ALLOCS,
+    C_TOTAL_ALLOC_BYTES,
+    C_TRIGGER_BYTES,
+    C_GC_PENDING,
+    L_FREE_RECORDS,
+    L_FULL_SWEPT,
+    L_NONE,
+    L_PARTIAL_SWEPT,
+    L_PARTIAL_UNSWEPT,
+    L_FULL_UNSWEPT,
+    PHASE_MARK,
+    PHASE_OFF,
+    SPAN_FREE,
+    SPAN_INUSE,
+)
+from gcsim.goruntime.sizeclasses import (
+    MALLOC_HEADER_BYTES,
+    MAX_SMALL_ALLOC_BYTES,
+    MIN_SIZE_FOR_MALLOC_HEADER_BYTES,
+    PAGE_BYTES,
+    SMALL_SIZE_MAX,
+    TINY_SIZE_BYTES,
+    TINY_SIZE_CLASS,
+)
+
+HEAP_GROW_PAGES = 512  # palloc chunk: the arena grows 4 MiB at a time (mpagealloc.go)
+CACHESPAN_SWEEP_LIMIT = 100  # spans cacheSpan may sweep before growing (mcentral.go)
+
+
+# --- size classes -------------------------------------------------------------------------
+
+
+@kernel
+def size_to_class(tab, size_bytes, has_pointers):
+    """Return ``(sizeclass, slot_bytes)`` for a request; sizeclass 0 = large object.
+
+    Parameters
+    ----------
+    tab : SizeClassTables
+    size_bytes : int
+        Requested bytes, >= 1.
+    has_pointers : bool
+        Whether the type has pointers (selects the malloc header rule).
+    """
+    if size_bytes > MAX_SMALL_ALLOC_BYTES:
+        npages = (size_bytes + PAGE_BYTES - 1) // PAGE_BYTES
+        return 0, npages * PAGE_BYTES
+    size = size_bytes
+    if has_pointers and size > MIN_SIZE_FOR_MALLOC_HEADER_BYTES:
+        size += MALLOC_HEADER_BYTES
+    if size <= SMALL_SIZE_MAX - 8:
+        sc = tab.size_to_class8[(size + 7) >> 3]
+    else:
+        sc = tab.size_to_class128[(size - SMALL_SIZE_MAX + 127) >> 7]
+    return sc, tab.class_size[sc]
+
+
+# --- mheap: pages --------------------------------------------------------------------------------
+
+
+@kernel
+def _find_free_run(heap, c, npages):
+    """Lowest page index starting ``npages`` free pages inside the mapped arena, or -1."""
+    mapped = c[C_PAGES_MAPPED]
+    page_span = heap.page_span
+    spans = heap.spans
+    p = c[C_FREE_PAGE_HINT]
+    while p + npages <= mapped:
+        s = page_span[p]
+        if s >= 0:
+            p = spans[s]["base_page"] + spans[s]["npages"]
+            continue
+        run = 0
+        while run < npages and page_span[p + run] < 0:
+            run += 1
+        if run == npages:
+            return p
+        p += run
+    return -1
+
+
+@kernel
+def alloc_pages(heap, c, npages):
+    """Take ``npages`` contiguous pages (mheap.allocSpan's page part).
+
+    Grows the arena in 512-page steps when no free run fits; the caller has
+    checked ``page_span`` has room. Released pages that get used stop counting
+    as released. Returns the first page.
+    """
+    base = _find_free_run(heap, c, npages)
+    if base < 0:
+        # Grow just enough past the free tail of the arena, in whole chunks.
+        mapped = c[C_PAGES_MAPPED]
+        tail = 0
+        while tail < mapped and heap.page_span[mapped - 1 - tail] < 0:
+            tail += 1
+        need = npages - tail
+        grow = ((need + HEAP_GROW_PAGES - 1) // HEAP_GROW_PAGES) * HEAP_GROW_PAGES
+        for q in range(mapped, mapped + grow):
+            heap.page_released[q] = 1
+        c[C_PAGES_RELEASED] += grow
+        c[C_PAGES_MAPPED] = mapped + grow
+        if c[C_PAGES_MAPPED] > c[C_MAX_PAGES_MAPPED]:
+            c[C_MAX_PAGES_MAPPED] = c[C_PAGES_MAPPED]
+        base = mapped - tail
+    released = 0
+    for q in range(base, base + npages):
+        released += heap.page_released[q]
+        heap.page_released[q] = 0
+    c[C_PAGES_RELEASED] -= released
+    c[C_PAGES_INUSE] += npages
+    return base
+
+
+@kernel
+def _advance_free_hint(heap, c):
+    """Move the first-fit hint past in-use pages (called after pages are taken)."""
+    p = c[C_FREE_PAGE_HINT]
+    mapped = c[C_PAGES_MAPPED]
+    while p < mapped and heap.page_span[p] >= 0:
+        s = heap.page_span[p]
+        p = heap.spans[s]["base_page"] + heap.spans[s]["npages"]
+    c[C_FREE_PAGE_HINT] = p
+
+
+@kernel
+def alloc_span(heap, c, tab, spanclass, npages, nelems, elemsize):
+    """A new in-use span of ``npages`` for ``spanclass`` (mheap.alloc + initSpan).
+
+    Reuses a parked record of the same span class (its slot block already has
+    ``nelems`` slots) or creates one; the caller has checked capacity.
+    """
+    spans = heap.spans
+    s = list_pop(heap, spanclass, L_FREE_RECORDS)
+    if s < 0 or spans[s]["nelems"] != nelems:
+        if s >= 0:  # a large record of another size: keep it parked
+            list_push(heap, spanclass, L_FREE_RECORDS, s)
+        s = c[C_N_SPAN_RECORDS]
+        c[C_N_SPAN_RECORDS] += 1
+        base_slot = c[C_N_SLOTS_USED]
+        c[C_N_SLOTS_USED] += nelems
+        spans[s]["slot_base"] = base_slot
+        spans[s]["nelems"] = nelems
+        spans[s]["list"] = L_NONE
+        spans[s]["next"] = -1
+        spans[s]["prev"] = -1
+        for i in range(nelems):
+            heap.slot_span[base_slot + i] = s
+            heap.slot_alloc[base_slot + i] = 0
+            heap.slot_mark[base_slot + i] = 0
+    base = alloc_pages(heap, c, npages)
+    for q in range(base, base + npages):
+        heap.page_span[q] = s
+    spans[s]["base_page"] = base
+    spans[s]["npages"] = npages
+    if base == c[C_FREE_PAGE_HINT]:
+        _advance_free_hint(heap, c)
+    spans[s]["npages"] = npages
+    spans[s]["spanclass"] = spanclass
+    spans[s]["elemsize"] = elemsize
+    spans[s]["alloc_count"] = 0
+    spans[s]["freeindex"] = 0
+    spans[s]["sweepgen"] = c[C_SWEEPGEN]
+    spans[s]["state"] = SPAN_INUSE
+    spans[s]["cached_by"] = -1
+    return s
+
+
+# --- objects in slots ---------------------------------------------------------------------------------
+
+
+@kernel
+def _take_slot(heap, c, s):
+    """Allocate the next free slot of span ``s`` (nextFreeIndex); return its id."""
+    spans = heap.spans
+    base = spans[s]["slot_base"]
+    fi = spans[s]["freeindex"]
+    while heap.slot_alloc[base + fi] != 0:
+        fi += 1
+    slot = base + fi
+    heap.slot_alloc[slot] = 1
+    spans[s]["freeindex"] = fi + 1
+    spans[s]["alloc_count"] += 1
+    elemsize = spans[s]["elemsize"]
+    c[C_HEAP_ALLOC_BYTES] += elemsize
+    c[C_TOTAL_ALLOC_BYTES] += elemsize
+    c[C_SLOT_ALLOCS] += 1
+    sc = spans[s]["spanclass"] >> 1
+    heap.alloc_by_class[sc] += 1
+    if c[C_PHASE] == PHASE_MARK:
+        # Allocate-black (gcmarknewobject): new objects survive this cycle.
+        heap.slot_mark[slot] = 1
+        c[C_HEAP_MARKED_BYTES] += elemsize
+    return slot
+
+
+@kernel
+def _test_trigger(c):
+    if c[C_PHASE] == PHASE_OFF and c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
+        c[C_GC_PENDING] = 1
+
+
+@kernel
+def uncache_span(heap, c, s):
+    """Give a cached span back to its mcentral, swept (part of mcache.releaseAll/refill)."""
+    spans = heap.spans
+    spans[s]["cached_by"] = -1
+    if spans[s]["alloc_count"] == spans[s]["nelems"]:
+        list_push(heap, spans[s]["spanclass"], L_FULL_SWEPT, s)
+    else:
+        list_push(heap, spans[s]["spanclass"], L_PARTIAL_SWEPT, s)
+
+
+@kernel
+def flush_mcache(heap, c, p):
+    """mcache.releaseAll: uncache every span, take back unused slots from heapLive."""
+    spans = heap.spans
+    for spc in range(heap.mcache.shape[1]):
+        s = heap.mcache[p, spc]
+        if s < 0:
+            continue
+        unused = spans[s]["nelems"] - spans[s]["alloc_count"]
+        c[C_HEAP_LIVE_BYTES] -= unused * spans[s]["elemsize"]
+        uncache_span(heap, c, s)
+        heap.mcache[p, spc] = -1
+    heap.tiny_slot[p] = -1
+    heap.tiny_offset[p] = 0
+
+
+@kernel
+def small_alloc(heap, c, tab, costs, p, spanclass, out_cost):
+    """One slot of ``spanclass`` for P ``p``; adds the cycles spent to ``out_cost[0]``.
+
+    Follows nextFree -> refill -> cacheSpan (sweep up to 100 spans) -> grow.
+    Sweeping itself is charged by ``gcsweeping.sweep_span`` through
+    ``out_cost``.
+    """
+    spans = heap.spans
+    s = heap.mcache[p, spanclass]
+    if s >= 0 and spans[s]["alloc_count"] < spans[s]["nelems"]:
+        out_cost[0] += costs.alloc_fast
+        return _take_slot(heap, c, s)
+    # refill: the full span goes back to mcentral.
+    if s >= 0:
+        uncache_span(heap, c, s)
+        heap.mcache[p, spanclass] = -1
+    out_cost[0] += costs.mcache_refill
+    s = _cache_span(heap, c, tab, costs, spanclass, out_cost)
+    spans[s]["cached_by"] = p
+    heap.mcache[p, spanclass] = s
+    # Refill counts the span as if it will be filled completely (mcache.refill).
+    used = spans[s]["alloc_count"] * spans[s]["elemsize"]
+    c[C_HEAP_LIVE_BYTES] += spans[s]["npages"] * PAGE_BYTES - used
+    _test_trigger(c)
+    out_cost[0] += costs.alloc_fast
+    return _take_slot(heap, c, s)
+
+
+@kernel
+def _cache_span(heap, c, tab, costs, spanclass, out_cost):
+    """mcentral.cacheSpan: a span of ``spanclass`` with at least one free slot."""
+    spans = heap.spans
+    sc = spanclass >> 1
+    npages = tab.class_npages[sc]
+    deduct_sweep_credit(heap, c, costs, npages * PAGE_BYTES, out_cost)
+    s = list_pop(heap, spanclass, L_PARTIAL_SWEPT)
+    if s >= 0:
+        return s
+    budget = CACHESPAN_SWEEP_LIMIT
+    for which in (L_PARTIAL_UNSWEPT, L_FULL_UNSWEPT):
+        while budget > 0:
+            s = list_pop(heap, spanclass, which)
+            if s < 0:
+                break
+            budget -= 1
+            kept = sweep_span(heap, c, costs, s, out_cost)
+            if kept and spans[s]["alloc_count"] < spans[s]["nelems"]:
+                list_remove(heap, s)
+                return s
+    out_cost[0] += costs.span_alloc
+    return alloc_span(heap, c, tab, spanclass, npages, tab.spanclass_nelems[spanclass],
+                      tab.class_size[sc])
+
+
+@kernel
+def large_alloc(heap, c, tab, costs, slot_bytes, noscan, out_cost):
+    """mallocgcLarge: a span of its own, heapLive += its pages, trigger test."""
+    npages = slot_bytes // PAGE_BYTES
+    deduct_sweep_credit(heap, c, costs, slot_bytes, out_cost)
+    spanclass = 1 if noscan else 0
+    s = alloc_span(heap, c, tab, spanclass, npages, 1, slot_bytes)
+    list_push(heap, spanclass, L_FULL_SWEPT, s)
+    c[C_HEAP_LIVE_BYTES] += slot_bytes
+    out_cost[0] += costs.large_alloc + costs.alloc_zero_per_byte * slot_bytes
+    slot = _take_slot(heap, c, s)
+    _test_trigger(c)
+    return slot
+
+
+@kernel
+def mallocgc(heap, c, tab, costs, p, size_bytes, ptr_words, out_cost):
+    """Allocate one object for P ``p``; returns its slot id (a tiny block for tiny ones).
+
+    Parameters
+    ----------
+    size_bytes : int
+        Requested size, >= 1.
+    ptr_words : int
+        Pointer words in the object; 0 = noscan.
+    out_cost : float64[1]
+        Cycles spent are added to ``out_cost[0]``.
+    """
+    noscan = ptr_words == 0
+    if noscan and size_bytes < TINY_SIZE_BYTES:
+        off = heap.tiny_offset[p]
+        if size_bytes & 7 == 0:
+            off = (off + 7) & ~7
+        elif size_bytes & 3 == 0:
+            off = (off + 3) & ~3
+        elif size_bytes & 1 == 0:
+            off = (off + 1) & ~1
+        if heap.tiny_slot[p] >= 0 and off + size_bytes <= TINY_SIZE_BYTES:
+            heap.tiny_offset[p] = off + size_bytes
+            c[C_TINY_ALLOCS] += 1
+            out_cost[0] += costs.alloc_tiny
+            return heap.tiny_slot[p]
+        slot = small_alloc(heap, c, tab, costs, p, (TINY_SIZE_CLASS << 1) | 1, out_cost)
+        out_cost[0] += costs.alloc_zero_per_byte * TINY_SIZE_BYTES
+        heap.slot_ptr_words[slot] = 0
+        if heap.tiny_slot[p] < 0 or size_bytes < heap.tiny_offset[p]:
+            heap.tiny_slot[p] = slot
+            heap.tiny_offset[p] = size_bytes
+        return slot
+    sc, slot_bytes = size_to_class(tab, size_bytes, not noscan)
+    if sc == 0:
+        slot = large_alloc(heap, c, tab, costs, slot_bytes, noscan, out_cost)
+        scan_bytes = slot_bytes
+    else:
+        slot = small_alloc(heap, c, tab, costs, p, (sc << 1) | (1 if noscan else 0), out_cost)
+        out_cost[0] += costs.alloc_zero_per_byte * slot_bytes
+        # heapScan grows by the scan size (heapSetType*): up to the last pointer word
+        # for objects without a header, the whole slot for header objects.
+        scan_bytes = ptr_words * 8 if slot_bytes <= MIN_SIZE_FOR_MALLOC_HEADER_BYTES else slot_bytes
+    heap.slot_ptr_words[slot] = ptr_words
+    if not noscan and c[C_PHASE] == PHASE_OFF:
+        c[C_HEAP_SCAN_BYTES] += scan_bytes
+    return slot
+
+
+@kernel
+def count_list(heap, spanclass, which):
+    """Length of one mcentral list (for tests and invariants)."""
+    return heap.list_len[spanclass, which]
+
+
+# Re-exported so tests can name every list without importing state.
+LISTS = np.array([L_PARTIAL_SWEPT, L_PARTIAL_UNSWEPT, L_FULL_SWEPT, L_FULL_UNSWEPT],
+                 dtype=np.int64)

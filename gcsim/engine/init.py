@@ -1,0 +1,33 @@
+"""Start of a run: the pacer's first goal and trigger, and the root tables.
+
+A Go program that keeps N live objects of a kind holds them in a heap object
+of its own (``ring := make([]*T, N)`` reachable from a global). gcsim
+allocates one such root table per site with a rooted lifetime, as the program
+would at start-up, so its bytes count in the heap and its pointer words in
+the scan work exactly as the real program's do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gcsim.engine._jit import kernel
+from gcsim.engine.gccycle import commit_pacer
+from gcsim.engine.heap import mallocgc
+from gcsim.engine.state import C_FREE_PAGE_HINT, C_NEXT_SAMPLE_CYCLES
+
+
+@kernel
+def init_run(st, wl, rp, tab, costs):
+    """Commit the initial pacer state and allocate the root tables on P 0."""
+    c = st.counters
+    c[C_FREE_PAGE_HINT] = 0
+    c[C_NEXT_SAMPLE_CYCLES] = 0
+    commit_pacer(st, rp, False, 0)
+    out_cost = np.zeros(1)
+    for k in range(wl.site_root_len.shape[0]):
+        n = wl.site_root_len[k]
+        if n > 0:
+            slot = mallocgc(st.heap, c, tab, costs, 0, n * 8, n, out_cost)
+            st.heap.slot_site[slot] = -2 - k
+            st.gc.root_table_slot[k] = slot

@@ -1,0 +1,453 @@
+"""The engine's state: record dtypes, counter indices and NamedTuples of arrays.
+
+Everything a kernel touches lives here, in flat or structured NumPy arrays
+grouped into a few NamedTuples, so a run is a handful of arrays the driver can
+grow, checkpoint and hand back (STYLE.md §2). Object identity is the heap
+*slot*: slot ``i`` belongs to span record ``slot_span[i]`` for the whole run,
+because span records (and the block of slots each owns) are recycled only
+within their span class. A tiny block is one slot; every tiny allocation packed
+into it shares its identity, which is exactly why a block lives while any of
+its sub-objects is reachable (src/runtime/malloc.go ``mallocgcTiny``).
+
+Units: ``_bytes`` are bytes, ``_cycles`` CPU cycles of the simulated clock,
+pages are 8 KiB (``goruntime.sizeclasses.PAGE_BYTES``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+# --- span records -----------------------------------------------------------
+
+SPAN_DTYPE = np.dtype(
+    [
+        ("base_page", np.int64),  # first page of the span in the arena
+        ("npages", np.int64),  # length in pages
+        ("spanclass", np.int64),  # sizeclass << 1 | noscan (src/runtime/mheap.go makeSpanClass)
+        ("nelems", np.int64),  # slots in the span (Green Tea reservations applied)
+        ("elemsize", np.int64),  # slot size, bytes; npages*8192 for a large span
+        ("slot_base", np.int64),  # first slot id of this record's block of slots
+        ("alloc_count", np.int64),  # slots allocated (incl. dead ones not yet swept)
+        ("freeindex", np.int64),  # every slot below it is allocated (mspan.freeindex)
+        ("sweepgen", np.int64),  # vs heap sweepgen: sg-2 unswept, sg swept (see gcsweeping)
+        ("state", np.int64),  # SPAN_FREE / SPAN_INUSE
+        ("list", np.int64),  # which mcentral list holds it (L_*), or L_NONE
+        ("next", np.int64),  # intrusive doubly linked list links (span record ids)
+        ("prev", np.int64),
+        ("cached_by", np.int64),  # P holding it in its mcache, or -1
+    ]
+)
+
+SPAN_FREE = 0
+SPAN_INUSE = 1
+
+# mcentral lists per span class (src/runtime/mcentral.go partial/full x swept/unswept)
+L_NONE = -1
+L_PARTIAL_SWEPT = 0
+L_PARTIAL_UNSWEPT = 1
+L_FULL_SWEPT = 2
+L_FULL_UNSWEPT = 3
+L_FREE_RECORDS = 4  # span records whose span was freed, kept for reuse by this span class
+N_LISTS = 5
+
+# --- GC phases ----------------------------------------------------------------
+
+PHASE_OFF = 0
+PHASE_SWEEP_TERM = 1
+PHASE_MARK = 2
+PHASE_MARK_TERM = 3
+
+# --- kernel status codes ----------------------------------------------------------
+
+ST_OK = 0  # reached the requested cycle budget
+ST_DONE = 1  # the run's end (duration or max_allocs) was reached
+ST_GROW_SLOTS = 2  # slot arrays need more room; grow and call again
+ST_GROW_SPANS = 3  # span records need more room
+ST_GROW_PAGES = 4  # the page map needs more room
+ST_RECORDS_FULL = 5  # cycle or timeline record buffers are full; drain and call again
+ST_OUT_OF_MEMORY = 6  # the heap would exceed the configured arena limit
+
+# --- int64 counters (index with C_*) ------------------------------------------------
+
+C_NOW_CYCLES = 0  # global clock: start of the current quantum
+C_ALLOCS = 1  # user allocations made (every malloc, tiny ones included)
+C_MUTATOR_CYCLES = 2  # cycles Ps spent running user code + allocation
+C_IDLE_CYCLES = 3  # cycles Ps had nothing to run
+C_NEXT_SAMPLE_CYCLES = 4  # when the next timeline row is due
+C_HEAP_LIVE_BYTES = 5  # gcController.heapLive: marked + allocated since, per span refill
+C_HEAP_ALLOC_BYTES = 6  # HeapAlloc: bytes in allocated slots, incl. unswept dead
+C_TOTAL_ALLOC_BYTES = 7  # TotalAlloc
+C_SLOT_ALLOCS = 8  # objects allocated in slots (a tiny block counts once)
+C_SLOT_FREES = 9  # slots freed by sweeping
+C_TINY_ALLOCS = 10  # allocations packed into an existing tiny block
+C_PAGES_INUSE = 11  # pages in in-use heap spans
+C_PAGES_MAPPED = 12  # pages of heap address space (grows in 512-page chunks)
+C_PAGES_RELEASED = 13  # free pages returned to the OS (fresh growth counts as released)
+C_HEAP_SCAN_BYTES = 14  # gcController.heapScan (§1.11)
+C_PHASE = 15  # PHASE_*
+C_SWEEPGEN = 16  # mheap.sweepgen, += 2 per cycle
+C_NUM_GC = 17  # completed cycles
+C_GC_PENDING = 18  # a trigger fired; the cycle starts at the quantum boundary
+C_HEAP_MARKED_BYTES = 19  # H_m of the last completed cycle
+C_HEAP_GOAL_BYTES = 20  # current heap goal
+C_TRIGGER_BYTES = 21  # current trigger
+C_LAST_HEAP_SCAN_BYTES = 22  # S_h: heap scan work of the last cycle
+C_LAST_STACK_SCAN_BYTES = 23  # S_s
+C_SWEEP_DIST_MIN_TRIGGER = 24  # heapLive + 1 MiB at commit while sweeping was unfinished
+C_PAGES_SWEPT = 25  # pages swept this cycle (proportional sweep)
+C_PAGES_SWEPT_BASIS = 26
+C_HEAP_LIVE_BASIS = 27
+C_SWEEP_CURSOR = 28  # span class the background sweeper looks at next
+C_UNSWEPT_SPANS = 29  # in-use spans still to sweep this cycle
+C_GC_CPU_CYCLES = 30  # GC CPU as Go's GCCPUFraction counts it (STW x P + workers + assists)
+C_SWEEP_CYCLES = 31  # CPU spent sweeping (not in GCCPUFraction)
+C_N_CYCLE_RECORDS = 32  # rows used in the cycle record buffer
+C_N_TIMELINE_RECORDS = 33  # rows used in the timeline buffer
+C_N_SPAN_RECORDS = 34  # span records ever created
+C_N_SLOTS_USED = 35  # slot ids handed to span records
+C_MAX_PAGES_MAPPED = 36  # largest C_PAGES_MAPPED seen (for HeapSys)
+C_FREE_PAGE_HINT = 37  # no page below it is free (first-fit search start)
+C_IN_QUANTUM = 38  # 1 while Ps are part way through a quantum (resume point)
+C_QUANTUM_END_CYCLES = 39  # end of the quantum in progress
+C_GRAY_LEN = 40  # entries in the gray stack
+C_MARK_SCAN_WORK = 41  # heap scan work this cycle, bytes (Go's units, §2.6)
+C_MARK_OBJECTS = 42  # objects marked this cycle (allocate-black excluded)
+C_MARK_POINTERS = 43  # non-nil pointers followed this cycle
+C_ALLOC_SITE_OBJECTS = 44  # objects made by sites (children included)
+N_COUNTERS = 45
+COUNTER_NAMES = (
+    "C_NOW_CYCLES",
+    "C_ALLOCS",
+    "C_MUTATOR_CYCLES",
+    "C_IDLE_CYCLES",
+    "C_NEXT_SAMPLE_CYCLES",
+    "C_HEAP_LIVE_BYTES",
+    "C_HEAP_ALLOC_BYTES",
+    "C_TOTAL_ALLOC_BYTES",
+    "C_SLOT_ALLOCS",
+    "C_SLOT_FREES",
+    "C_TINY_ALLOCS",
+    "C_PAGES_INUSE",
+    "C_PAGES_MAPPED",
+    "C_PAGES_RELEASED",
+    "C_HEAP_SCAN_BYTES",
+    "C_PHASE",
+    "C_SWEEPGEN",
+    "C_NUM_GC",
+    "C_GC_PENDING",
+    "C_HEAP_MARKED_BYTES",
+    "C_HEAP_GOAL_BYTES",
+    "C_TRIGGER_BYTES",
+    "C_LAST_HEAP_SCAN_BYTES",
+    "C_LAST_STACK_SCAN_BYTES",
+    "C_SWEEP_DIST_MIN_TRIGGER",
+    "C_PAGES_SWEPT",
+    "C_PAGES_SWEPT_BASIS",
+    "C_HEAP_LIVE_BASIS",
+    "C_SWEEP_CURSOR",
+    "C_UNSWEPT_SPANS",
+    "C_GC_CPU_CYCLES",
+    "C_SWEEP_CYCLES",
+    "C_N_CYCLE_RECORDS",
+    "C_N_TIMELINE_RECORDS",
+    "C_N_SPAN_RECORDS",
+    "C_N_SLOTS_USED",
+    "C_MAX_PAGES_MAPPED",
+    "C_FREE_PAGE_HINT",
+    "C_IN_QUANTUM",
+    "C_QUANTUM_END_CYCLES",
+    "C_GRAY_LEN",
+    "C_MARK_SCAN_WORK",
+    "C_MARK_OBJECTS",
+    "C_MARK_POINTERS",
+    "C_ALLOC_SITE_OBJECTS",
+)
+
+# float64 pacer state (index with F_*)
+F_CONS_MARK = 0
+F_CONS_MARK_HIST0 = 1  # four entries: the last four cons/mark values (lastConsMark)
+N_FSTATE = 5
+
+# --- record buffers ------------------------------------------------------------------
+
+CYCLE_DTYPE = np.dtype(
+    [
+        ("gc_number", np.int64),
+        ("forced", np.int64),
+        ("start_cycles", np.int64),  # sweep termination begins (gctrace @T)
+        ("mark_start_cycles", np.int64),  # world restarted, marking on
+        ("mark_term_start_cycles", np.int64),  # mark termination begins
+        ("end_cycles", np.int64),  # world restarted after mark termination
+        ("sweep_term_pause_cycles", np.int64),  # STW 1, wall
+        ("mark_term_pause_cycles", np.int64),  # STW 2, wall
+        ("mark_pause_cycles", np.int64),  # wall of marking done with the world stopped
+        ("assist_cycles", np.int64),  # CPU
+        ("background_cycles", np.int64),  # CPU, dedicated + fractional workers
+        ("idle_cycles", np.int64),  # CPU, idle-priority workers
+        ("heap_live_start_bytes", np.int64),  # H0: heapLive at gcStart
+        ("heap_live_end_bytes", np.int64),  # H1: heapLive at mark termination
+        ("heap_marked_bytes", np.int64),  # H2
+        ("heap_goal_bytes", np.int64),  # goal in force during the cycle
+        ("trigger_bytes", np.int64),  # trigger that started the cycle
+        ("next_goal_bytes", np.int64),  # goal committed at mark termination
+        ("next_trigger_bytes", np.int64),
+        ("heap_scan_work_bytes", np.int64),
+        ("stack_scan_bytes", np.int64),
+        ("globals_scan_bytes", np.int64),
+        ("objects_marked", np.int64),
+        ("pointers_followed", np.int64),
+        ("unswept_spans_at_start", np.int64),
+        ("heap_alloc_end_bytes", np.int64),
+        ("heap_inuse_end_bytes", np.int64),
+        ("cons_mark", np.float64),
+    ]
+)
+
+TIMELINE_DTYPE = np.dtype(
+    [
+        ("t_cycles", np.int64),
+        ("heap_alloc_bytes", np.int64),
+        ("heap_inuse_bytes", np.int64),
+        ("heap_live_bytes", np.int64),
+        ("heap_goal_bytes", np.int64),
+        ("trigger_bytes", np.int64),
+        ("heap_sys_bytes", np.int64),
+        ("heap_released_bytes", np.int64),
+        ("phase", np.int64),
+        ("num_gc", np.int64),
+        ("allocs", np.int64),
+        ("mutator_cycles", np.int64),
+        ("gc_cpu_cycles", np.int64),
+    ]
+)
+
+
+class Heap(NamedTuple):
+    """Spans, slots, pages and the per-P caches (mheap, mcentral, mcache)."""
+
+    spans: np.ndarray  # SPAN_DTYPE[max_spans]
+    list_head: np.ndarray  # int64[NUM_SPAN_CLASSES, N_LISTS], -1 = empty
+    list_len: np.ndarray  # int64[NUM_SPAN_CLASSES, N_LISTS]
+    page_span: np.ndarray  # int64[max_pages]: span record owning the page, -1 = free
+    page_released: np.ndarray  # uint8[max_pages]: 1 = free and returned to the OS
+    slot_span: np.ndarray  # int64[max_slots]: span record owning the slot (fixed)
+    slot_alloc: np.ndarray  # uint8[max_slots]: 1 = allocated (allocBits)
+    slot_mark: np.ndarray  # uint8[max_slots]: 1 = marked this cycle (gcmarkBits)
+    slot_ptr_words: np.ndarray  # int64[max_slots]: pointer words (scan size / 8)
+    slot_site: np.ndarray  # int64[max_slots]: allocation site, -1 = runtime-owned
+    edges: np.ndarray  # int64[max_slots, max_edges]: modelled pointer slots, -1 = nil
+    mcache: np.ndarray  # int64[gomaxprocs, NUM_SPAN_CLASSES]: cached span record, -1
+    tiny_slot: np.ndarray  # int64[gomaxprocs]: the P's current tiny block, -1
+    tiny_offset: np.ndarray  # int64[gomaxprocs]: bytes used in it
+    alloc_by_class: np.ndarray  # int64[NUM_SIZE_CLASSES]: slot allocations (BySize Mallocs)
+    free_by_class: np.ndarray  # int64[NUM_SIZE_CLASSES]: slot frees (BySize Frees)
+    sweep_pages_per_byte: np.ndarray  # float64[1]: proportional sweep ratio (0 = done)
+
+
+class Gc(NamedTuple):
+    """Mark state: the gray queue and the roots."""
+
+    gray: np.ndarray  # int64[max_slots]: stack of marked, unscanned slots
+    roots: np.ndarray  # int64[n_root_slots]: slot each root holds, -1 = nil
+    root_table_slot: np.ndarray  # int64[n_sites]: heap slot of the site's root table, -1
+
+
+class Records(NamedTuple):
+    """Output buffers the driver drains between chunks."""
+
+    cycles: np.ndarray  # CYCLE_DTYPE[cap]
+    timeline: np.ndarray  # TIMELINE_DTYPE[cap]
+
+
+class State(NamedTuple):
+    """The whole mutable state of a run."""
+
+    heap: Heap
+    gc: Gc
+    rec: Records
+    counters: np.ndarray  # int64[N_COUNTERS]
+    fstate: np.ndarray  # float64[N_FSTATE]
+    p_time: np.ndarray  # int64[gomaxprocs]: each P's clock within the quantum
+    site_cursor: np.ndarray  # int64[n_sites]: next root slot (fifo) / filled count
+    site_allocs: np.ndarray  # int64[n_sites]: allocations made by the site
+    site_cdf: np.ndarray  # float64[n_sites]: cumulative weights of sites still allocating
+    rng: np.ndarray  # uint64[1]
+    scratch: np.ndarray  # int64[scratch_len]: work stack for child allocation
+
+
+# --- read-only inputs ---------------------------------------------------------------------
+
+
+class SizeClassTables(NamedTuple):
+    """Go's size-class tables as the engine reads them (goruntime.sizeclasses)."""
+
+    class_size: np.ndarray  # int64[68]: slot bytes of each size class
+    class_npages: np.ndarray  # int64[68]: pages per span
+    spanclass_nelems: np.ndarray  # int64[136]: slots per span, Green Tea or classic
+    size_to_class8: np.ndarray  # int64[129]
+    size_to_class128: np.ndarray  # int64[249]
+
+
+class Costs(NamedTuple):
+    """The cost table in cycles of the simulated clock (float64, so per-byte costs keep
+    their fractions; a step's total is rounded once). See goruntime/costs.py."""
+
+    alloc_fast: float
+    alloc_tiny: float
+    alloc_zero_per_byte: float
+    mcache_refill: float
+    span_alloc: float
+    large_alloc: float
+    mark_object: float
+    mark_noscan_object: float
+    mark_pointer: float
+    mark_scan_word: float
+    mark_root_word: float
+    sweep_span: float
+    sweep_free_span: float
+    stw_sweep_term: float
+    stw_mark_term: float
+    stw_per_p: float
+    pointer_write: float
+    write_barrier: float
+    stack_copy_per_byte: float
+
+
+class RunParams(NamedTuple):
+    """Scalars fixed for the whole run."""
+
+    gomaxprocs: int
+    quantum_cycles: int
+    timeline_interval_cycles: int
+    end_cycles: int  # run ends at this simulated time (int64 max = no limit)
+    max_allocs: int  # run ends after this many allocations (int64 max = no limit)
+    gogc: int  # GOGC percent, -1 = off
+    memory_limit_bytes: int  # GOMEMLIMIT, -1 = no limit
+    globals_bytes: int  # data + BSS scanned as roots (S_g)
+    compute_cycles_per_alloc: int  # mutator work between two allocations
+    max_step_objects: int  # most objects one mutator step allocates (site + children)
+    max_request_pages: int  # pages of the largest possible request
+
+
+class Workload(NamedTuple):
+    """Allocation sites as flat arrays (built by gcsim.workload.compile)."""
+
+    site_weight: np.ndarray  # float64[n_sites]
+    site_size_dist: np.ndarray  # int64[n_sites]: DIST_*
+    site_size_min: np.ndarray  # int64[n_sites]: bytes
+    site_size_max: np.ndarray  # int64[n_sites]: bytes
+    site_choice_off: np.ndarray  # int64[n_sites]: first entry in choice_* (choice dist)
+    site_choice_n: np.ndarray  # int64[n_sites]
+    choice_bytes: np.ndarray  # int64[n_choices]
+    choice_cdf: np.ndarray  # float64[n_choices]: cumulative weights, per site ending at 1
+    site_ptr_words: np.ndarray  # int64[n_sites]: pointer words, -1 = use density
+    site_ptr_density: np.ndarray  # float64[n_sites]
+    site_life_kind: np.ndarray  # int64[n_sites]: LIFE_*
+    site_root_base: np.ndarray  # int64[n_sites]: first root slot of the site
+    site_root_len: np.ndarray  # int64[n_sites]: root slots (0 for transient)
+    site_max_allocs: np.ndarray  # int64[n_sites]: -1 = unlimited
+    site_ref_off: np.ndarray  # int64[n_sites]: first ref in ref_*
+    site_ref_n: np.ndarray  # int64[n_sites]
+    ref_kind: np.ndarray  # int64[n_refs]: REF_*
+    ref_site: np.ndarray  # int64[n_refs]: target site (child/random), -1 for nil
+
+
+DIST_FIXED = 0
+DIST_UNIFORM = 1
+DIST_LOGUNIFORM = 2
+DIST_CHOICE = 3
+
+LIFE_TRANSIENT = 0
+LIFE_FIFO = 1
+LIFE_EXPONENTIAL = 2
+LIFE_IMMORTAL = 3
+
+REF_NIL = 0
+REF_CHILD = 1
+REF_RANDOM = 2
+
+
+# --- construction and growth (plain NumPy, called by the driver) -------------------------
+
+
+def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: int,
+              seed_state: np.ndarray, site_weight: np.ndarray, max_slots: int = 1 << 16,
+              max_spans: int = 1 << 12, max_pages: int = 1 << 14, cycle_rows: int = 1024,
+              timeline_rows: int = 4096, scratch_len: int = 4096) -> State:
+    """Allocate a fresh run state with the given capacities (growable later)."""
+    from gcsim.goruntime.sizeclasses import NUM_SIZE_CLASSES, NUM_SPAN_CLASSES
+
+    heap = Heap(
+        spans=np.zeros(max_spans, dtype=SPAN_DTYPE),
+        list_head=np.full((NUM_SPAN_CLASSES, N_LISTS), -1, dtype=np.int64),
+        list_len=np.zeros((NUM_SPAN_CLASSES, N_LISTS), dtype=np.int64),
+        page_span=np.full(max_pages, -1, dtype=np.int64),
+        page_released=np.zeros(max_pages, dtype=np.uint8),
+        slot_span=np.full(max_slots, -1, dtype=np.int64),
+        slot_alloc=np.zeros(max_slots, dtype=np.uint8),
+        slot_mark=np.zeros(max_slots, dtype=np.uint8),
+        slot_ptr_words=np.zeros(max_slots, dtype=np.int64),
+        slot_site=np.full(max_slots, -1, dtype=np.int64),
+        edges=np.full((max_slots, max_edges), -1, dtype=np.int64),
+        mcache=np.full((gomaxprocs, NUM_SPAN_CLASSES), -1, dtype=np.int64),
+        tiny_slot=np.full(gomaxprocs, -1, dtype=np.int64),
+        tiny_offset=np.zeros(gomaxprocs, dtype=np.int64),
+        alloc_by_class=np.zeros(NUM_SIZE_CLASSES, dtype=np.int64),
+        free_by_class=np.zeros(NUM_SIZE_CLASSES, dtype=np.int64),
+        sweep_pages_per_byte=np.zeros(1, dtype=np.float64),
+    )
+    gc = Gc(
+        gray=np.zeros(max_slots, dtype=np.int64),
+        roots=np.full(max(n_root_slots, 1), -1, dtype=np.int64),
+        root_table_slot=np.full(n_sites, -1, dtype=np.int64),
+    )
+    rec = Records(
+        cycles=np.zeros(cycle_rows, dtype=CYCLE_DTYPE),
+        timeline=np.zeros(timeline_rows, dtype=TIMELINE_DTYPE),
+    )
+    return State(
+        heap=heap,
+        gc=gc,
+        rec=rec,
+        counters=np.zeros(N_COUNTERS, dtype=np.int64),
+        fstate=np.zeros(N_FSTATE, dtype=np.float64),
+        p_time=np.zeros(gomaxprocs, dtype=np.int64),
+        site_cursor=np.zeros(n_sites, dtype=np.int64),
+        site_allocs=np.zeros(n_sites, dtype=np.int64),
+        site_cdf=np.cumsum(site_weight).astype(np.float64),
+        rng=seed_state.copy(),
+        scratch=np.zeros(scratch_len, dtype=np.int64),
+    )
+
+
+def _grown(a: np.ndarray, n: int, fill: int | float) -> np.ndarray:
+    out = np.full((n,) + a.shape[1:], fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+def grow_state(st: State, status: int) -> State:
+    """Double whichever arrays ``status`` (an ``ST_GROW_*``) says are short of room."""
+    h = st.heap
+    if status == ST_GROW_SLOTS:
+        n = 2 * h.slot_span.shape[0]
+        h = h._replace(
+            slot_span=_grown(h.slot_span, n, -1),
+            slot_alloc=_grown(h.slot_alloc, n, 0),
+            slot_mark=_grown(h.slot_mark, n, 0),
+            slot_ptr_words=_grown(h.slot_ptr_words, n, 0),
+            slot_site=_grown(h.slot_site, n, -1),
+            edges=_grown(h.edges, n, -1),
+        )
+        return st._replace(heap=h, gc=st.gc._replace(gray=_grown(st.gc.gray, n, 0)))
+    if status == ST_GROW_SPANS:
+        out = np.zeros(2 * h.spans.shape[0], dtype=SPAN_DTYPE)
+        out[: h.spans.shape[0]] = h.spans
+        return st._replace(heap=h._replace(spans=out))
+    if status == ST_GROW_PAGES:
+        n = 2 * h.page_span.shape[0]
+        return st._replace(heap=h._replace(page_span=_grown(h.page_span, n, -1),
+                                           page_released=_grown(h.page_released, n, 0)))
+    raise ValueError(f"not a grow status: {status}")

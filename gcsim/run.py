@@ -1,0 +1,166 @@
+"""The driver: a validated config in, the engine's records out.
+
+Plain Python. It compiles the config into arrays once, then calls
+``engine.loop.run_quanta`` in chunks of simulated time, draining record
+buffers, growing arrays when the kernel asks, and turning status codes into
+results or exceptions (STYLE.md §2). No per-object work happens here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gcsim.config import Config
+from gcsim.engine import state as S
+from gcsim.engine.init import init_run
+from gcsim.engine.loop import run_quanta, sample_timeline
+from gcsim.engine.rng import seed_state
+from gcsim.errors import SimulationError
+from gcsim.workload.compile import (
+    compile_costs,
+    compile_run_params,
+    compile_workload,
+    max_edges,
+    sizeclass_tables,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK_S = 0.05  # simulated seconds per kernel call: progress and Ctrl-C granularity
+MAX_ARENA_PAGES = 1 << 27  # 1 TiB of heap: past this a run is a runaway, not a model
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced, in engine units (cycles, bytes)."""
+
+    config: Config
+    params: S.RunParams
+    cycles: np.ndarray  # CYCLE_DTYPE[n_gc]
+    timeline: np.ndarray  # TIMELINE_DTYPE[n_samples]
+    counters: np.ndarray  # int64[N_COUNTERS], final
+    alloc_by_class: np.ndarray  # int64[68]
+    free_by_class: np.ndarray  # int64[68]
+    heap_objects: int  # allocated slots at the end (tiny blocks count once)
+    wall_s: float
+    end_cycles: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def counter(self, name: str) -> int:
+        """A final counter by its ``C_*`` name."""
+        return int(self.counters[S.COUNTER_NAMES.index(name)])
+
+
+def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassTables, S.Costs]:
+    """Compile ``cfg`` and build the initial engine state (root tables allocated)."""
+    tab = sizeclass_tables(greentea=True)
+    costs = compile_costs(cfg, greentea=True)
+    wl, n_roots = compile_workload(cfg)
+    rp = compile_run_params(cfg)
+    root_pages = int(wl.site_root_len.sum()) * 8 // 8192 + 64 * len(cfg.workload.sites)
+    max_pages = 1 << 14
+    while max_pages < root_pages + 4 * (rp.max_request_pages + 512):
+        max_pages *= 2
+    st = S.new_state(
+        gomaxprocs=cfg.run.gomaxprocs,
+        n_sites=len(cfg.workload.sites),
+        n_root_slots=n_roots,
+        max_edges=max_edges(cfg),
+        seed_state=seed_state(cfg.run.seed),
+        site_weight=wl.site_weight,
+        max_pages=max_pages,
+        scratch_len=2 * (rp.max_step_objects + 1),
+    )
+    init_run(st, wl, rp, tab, costs)
+    return st, wl, rp, tab, costs
+
+
+def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> RunResult:
+    """Run ``cfg`` to its end and return the records.
+
+    Parameters
+    ----------
+    cfg : Config
+        A validated config.
+    progress : callable, optional
+        Called after each chunk with the fraction of the run done (by
+        simulated time, or by allocations for allocation-bounded runs).
+    """
+    t_wall = time.perf_counter()
+    st, wl, rp, tab, costs = prepare(cfg)
+    chunk_cycles = max(rp.quantum_cycles, int(CHUNK_S * cfg.run.clock_hz))
+    until = chunk_cycles
+    cycles_parts: list[np.ndarray] = []
+    timeline_parts: list[np.ndarray] = []
+
+    def drain() -> None:
+        c = st.counters
+        n_cyc, n_tl = int(c[S.C_N_CYCLE_RECORDS]), int(c[S.C_N_TIMELINE_RECORDS])
+        if n_cyc:
+            cycles_parts.append(st.rec.cycles[:n_cyc].copy())
+        if n_tl:
+            timeline_parts.append(st.rec.timeline[:n_tl].copy())
+        c[S.C_N_CYCLE_RECORDS] = 0
+        c[S.C_N_TIMELINE_RECORDS] = 0
+
+    while True:
+        status = run_quanta(st, wl, rp, tab, costs, until)
+        if status == S.ST_DONE:
+            break
+        if status == S.ST_OK:
+            until += chunk_cycles
+            if progress is not None:
+                progress(_fraction_done(st, rp))
+        elif status == S.ST_RECORDS_FULL:
+            drain()
+        elif status in (S.ST_GROW_SLOTS, S.ST_GROW_SPANS, S.ST_GROW_PAGES):
+            if status == S.ST_GROW_PAGES and st.heap.page_span.shape[0] >= MAX_ARENA_PAGES:
+                raise SimulationError(_state_summary(st, "heap arena exceeds 1 TiB"))
+            st = S.grow_state(st, status)
+        else:
+            raise SimulationError(_state_summary(st, f"engine returned status {status}"))
+    # A last timeline row at the end of the run.
+    if st.counters[S.C_N_TIMELINE_RECORDS] >= st.rec.timeline.shape[0]:
+        drain()
+    sample_timeline(st)
+    drain()
+    if progress is not None:
+        progress(1.0)
+    c = st.counters
+    return RunResult(
+        config=cfg,
+        params=rp,
+        cycles=_concat(cycles_parts, S.CYCLE_DTYPE),
+        timeline=_concat(timeline_parts, S.TIMELINE_DTYPE),
+        counters=c.copy(),
+        alloc_by_class=st.heap.alloc_by_class.copy(),
+        free_by_class=st.heap.free_by_class.copy(),
+        heap_objects=int(c[S.C_SLOT_ALLOCS] - c[S.C_SLOT_FREES]),
+        wall_s=time.perf_counter() - t_wall,
+        end_cycles=int(c[S.C_NOW_CYCLES]),
+    )
+
+
+def _concat(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _fraction_done(st: S.State, rp: S.RunParams) -> float:
+    c = st.counters
+    by_time = c[S.C_NOW_CYCLES] / rp.end_cycles if rp.end_cycles < np.iinfo(np.int64).max else 0
+    by_allocs = c[S.C_ALLOCS] / rp.max_allocs if rp.max_allocs < np.iinfo(np.int64).max else 0
+    return float(min(1.0, max(by_time, by_allocs)))
+
+
+def _state_summary(st: S.State, what: str) -> str:
+    """The state dump a stall or runaway reports (ChampSim's deadlock dump)."""
+    c = st.counters
+    names = ("C_NOW_CYCLES", "C_ALLOCS", "C_NUM_GC", "C_HEAP_LIVE_BYTES", "C_HEAP_ALLOC_BYTES",
+             "C_PAGES_INUSE", "C_PAGES_MAPPED", "C_PHASE", "C_GRAY_LEN", "C_UNSWEPT_SPANS")
+    fields = ", ".join(f"{n[2:].lower()}={int(c[S.COUNTER_NAMES.index(n)])}" for n in names)
+    return f"{what}; engine state: {fields}"

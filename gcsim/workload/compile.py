@@ -1,0 +1,200 @@
+"""Config -> the flat arrays and scalar tuples the engine runs on.
+
+This is the only place the validated config meets the engine's encoding:
+site names become indices, distributions become kind codes and tables,
+lifetimes become root regions, costs in ns become cycles at ``run.clock_hz``,
+and "off"/"unlimited" (``None`` in the config) become the engine's sentinels.
+Nothing here loops per object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gcsim.config import Config
+from gcsim.engine.state import (
+    DIST_CHOICE,
+    DIST_FIXED,
+    DIST_LOGUNIFORM,
+    DIST_UNIFORM,
+    LIFE_EXPONENTIAL,
+    LIFE_FIFO,
+    LIFE_IMMORTAL,
+    LIFE_TRANSIENT,
+    REF_CHILD,
+    REF_NIL,
+    REF_RANDOM,
+    Costs,
+    RunParams,
+    SizeClassTables,
+    Workload,
+)
+from gcsim.goruntime import sizeclasses as scl
+from gcsim.units import ns_to_cycles
+
+I64_MAX = int(np.iinfo(np.int64).max)
+
+_DISTS = {"fixed": DIST_FIXED, "uniform": DIST_UNIFORM, "loguniform": DIST_LOGUNIFORM,
+          "choice": DIST_CHOICE}
+_LIFE = {"transient": LIFE_TRANSIENT, "fifo": LIFE_FIFO, "exponential": LIFE_EXPONENTIAL,
+         "immortal": LIFE_IMMORTAL}
+_REFS = {"nil": REF_NIL, "child": REF_CHILD, "random": REF_RANDOM}
+
+# Cost fields whose table entry is per byte or per word stay fractional.
+_COST_FIELDS = {
+    "alloc_fast": "alloc_fast_ns",
+    "alloc_tiny": "alloc_tiny_ns",
+    "alloc_zero_per_byte": "alloc_zero_ns_per_byte",
+    "mcache_refill": "mcache_refill_ns",
+    "span_alloc": "span_alloc_ns",
+    "large_alloc": "large_alloc_ns",
+    "mark_object": "mark_object_ns",
+    "mark_noscan_object": "mark_noscan_object_ns",
+    "mark_pointer": "mark_pointer_ns",
+    "mark_scan_word": "mark_scan_word_ns",
+    "mark_root_word": "mark_root_word_ns",
+    "sweep_span": "sweep_span_ns",
+    "sweep_free_span": "sweep_free_span_ns",
+    "stw_sweep_term": "stw_sweep_term_ns",
+    "stw_mark_term": "stw_mark_term_ns",
+    "stw_per_p": "stw_per_p_ns",
+    "pointer_write": "pointer_write_ns",
+    "write_barrier": "write_barrier_ns",
+    "stack_copy_per_byte": "stack_copy_ns_per_byte",
+}
+
+
+def sizeclass_tables(greentea: bool = True) -> SizeClassTables:
+    """Go's tables, with the objects per span of a Green Tea or classic build."""
+    noscan = scl.NELEMS_NOSCAN_GREENTEA if greentea else scl.NELEMS_NOSCAN_CLASSIC
+    scan = scl.NELEMS_SCAN_GREENTEA if greentea else scl.NELEMS_SCAN_CLASSIC
+    spanclass_nelems = np.zeros(scl.NUM_SPAN_CLASSES, dtype=np.int64)
+    spanclass_nelems[0::2] = scan
+    spanclass_nelems[1::2] = noscan
+    spanclass_nelems[0:2] = 1  # large objects: one object per span
+    return SizeClassTables(
+        class_size=np.ascontiguousarray(scl.CLASS_TO_SIZE_BYTES, dtype=np.int64),
+        class_npages=np.ascontiguousarray(scl.CLASS_TO_NPAGES, dtype=np.int64),
+        spanclass_nelems=spanclass_nelems,
+        size_to_class8=np.ascontiguousarray(scl.SIZE_TO_CLASS8, dtype=np.int64),
+        size_to_class128=np.ascontiguousarray(scl.SIZE_TO_CLASS128, dtype=np.int64),
+    )
+
+
+def compile_costs(cfg: Config, greentea: bool = True) -> Costs:
+    """The cost table in cycles at ``run.clock_hz`` (classic mark costs if not Green Tea)."""
+    ns = cfg.costs.as_dict()
+    if not greentea:
+        ns = dict(ns, mark_object_ns=ns["mark_object_classic_ns"],
+                  mark_pointer_ns=ns["mark_pointer_classic_ns"])
+    scale = cfg.run.clock_hz / 1e9
+    return Costs(**{field: float(ns[name] * scale) for field, name in _COST_FIELDS.items()})
+
+
+def compile_workload(cfg: Config) -> tuple[Workload, int]:
+    """Site arrays and the number of root slots they need."""
+    sites = cfg.workload.sites
+    index = {s.name: i for i, s in enumerate(sites)}
+    n = len(sites)
+    weight = np.array([s.weight for s in sites], dtype=np.float64)
+    size_dist = np.array([_DISTS[s.size.dist] for s in sites], dtype=np.int64)
+    size_min = np.array([s.size.min_bytes for s in sites], dtype=np.int64)
+    size_max = np.array([s.size.max_bytes for s in sites], dtype=np.int64)
+    choice_off = np.zeros(n, dtype=np.int64)
+    choice_n = np.zeros(n, dtype=np.int64)
+    choice_bytes: list[int] = []
+    choice_cdf: list[float] = []
+    for i, s in enumerate(sites):
+        if s.size.dist == "choice":
+            choice_off[i] = len(choice_bytes)
+            choice_n[i] = len(s.size.values_bytes)
+            w = np.asarray(s.size.weights, dtype=np.float64)
+            choice_bytes.extend(s.size.values_bytes)
+            choice_cdf.extend(np.cumsum(w / w.sum()).tolist())
+    ptr_words = np.array([-1 if s.pointer_words is None else s.pointer_words for s in sites],
+                         dtype=np.int64)
+    ptr_density = np.array([s.pointer_density or 0.0 for s in sites], dtype=np.float64)
+    life_kind = np.array([_LIFE[s.lifetime.kind] for s in sites], dtype=np.int64)
+    root_len = np.zeros(n, dtype=np.int64)
+    for i, s in enumerate(sites):
+        kind = s.lifetime.kind
+        if kind == "fifo":
+            root_len[i] = s.lifetime.live_objects
+        elif kind == "exponential":
+            root_len[i] = s.lifetime.mean_allocs
+        elif kind == "immortal":
+            root_len[i] = s.max_allocs
+    root_base = np.concatenate([[0], np.cumsum(root_len)[:-1]]).astype(np.int64)
+    max_allocs = np.array([-1 if s.max_allocs is None else s.max_allocs for s in sites],
+                          dtype=np.int64)
+    ref_off = np.zeros(n, dtype=np.int64)
+    ref_n = np.zeros(n, dtype=np.int64)
+    ref_kind: list[int] = []
+    ref_site: list[int] = []
+    for i, s in enumerate(sites):
+        ref_off[i] = len(ref_kind)
+        ref_n[i] = len(s.refs)
+        for r in s.refs:
+            ref_kind.append(_REFS[r.to])
+            ref_site.append(index[r.site] if r.site is not None else -1)
+    wl = Workload(
+        site_weight=weight,
+        site_size_dist=size_dist,
+        site_size_min=size_min,
+        site_size_max=size_max,
+        site_choice_off=choice_off,
+        site_choice_n=choice_n,
+        choice_bytes=np.array(choice_bytes or [0], dtype=np.int64),
+        choice_cdf=np.array(choice_cdf or [1.0], dtype=np.float64),
+        site_ptr_words=ptr_words,
+        site_ptr_density=ptr_density,
+        site_life_kind=life_kind,
+        site_root_base=root_base,
+        site_root_len=root_len,
+        site_max_allocs=max_allocs,
+        site_ref_off=ref_off,
+        site_ref_n=ref_n,
+        ref_kind=np.array(ref_kind or [0], dtype=np.int64),
+        ref_site=np.array(ref_site or [-1], dtype=np.int64),
+    )
+    return wl, int(root_len.sum())
+
+
+def step_objects(cfg: Config) -> int:
+    """The most objects one mutator step can allocate: a site plus all its descendants."""
+    sites = {s.name: s for s in cfg.workload.sites}
+    memo: dict[str, int] = {}
+
+    def count(name: str) -> int:
+        if name not in memo:
+            memo[name] = 1 + sum(count(r.site) for r in sites[name].refs
+                                 if r.to == "child" and r.site is not None)
+        return memo[name]
+
+    return max(count(s.name) for s in cfg.workload.sites)
+
+
+def max_edges(cfg: Config) -> int:
+    """Width of the per-slot pointer-slot table (the most refs any site has)."""
+    return max((len(s.refs) for s in cfg.workload.sites), default=0)
+
+
+def compile_run_params(cfg: Config) -> RunParams:
+    """Scalars of the run, with ``None`` mapped to the engine's sentinels."""
+    hz = cfg.run.clock_hz
+    end_cycles = I64_MAX if cfg.run.duration_s is None else int(round(cfg.run.duration_s * hz))
+    max_request = max(s.size.max_bytes for s in cfg.workload.sites)
+    max_request_pages = -(-(max_request + scl.MALLOC_HEADER_BYTES) // scl.PAGE_BYTES)
+    return RunParams(
+        gomaxprocs=cfg.run.gomaxprocs,
+        quantum_cycles=max(1, ns_to_cycles(cfg.run.quantum_ns, hz)),
+        timeline_interval_cycles=max(1, ns_to_cycles(cfg.run.timeline_interval_ns, hz)),
+        end_cycles=end_cycles,
+        max_allocs=I64_MAX if cfg.run.max_allocs is None else cfg.run.max_allocs,
+        gogc=-1 if cfg.runtime.gogc is None else cfg.runtime.gogc,
+        memory_limit_bytes=-1 if cfg.runtime.gomemlimit is None else cfg.runtime.gomemlimit,
+        globals_bytes=cfg.workload.globals_bytes,
+        compute_cycles_per_alloc=ns_to_cycles(cfg.workload.compute_ns_per_alloc, hz),
+        max_step_objects=step_objects(cfg),
+        max_request_pages=max_request_pages,
+    )

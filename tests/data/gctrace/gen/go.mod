@@ -1,0 +1,3 @@
+module gcsim/tests/gctracegen
+
+go 1.27
