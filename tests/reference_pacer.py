@@ -87,7 +87,9 @@ def _runway_u64(cons_mark: float, hs: int, ss: int, gs: int) -> int:
     return go_f2u64((cons_mark * (1 - 0.25) / 0.25) * float(u64(hs + ss + gs)))
 
 
-def compute_runway(cons_mark: float, last_heap_scan: int, last_stack_scan: int, globals_scan: int) -> int:
+def compute_runway(
+    cons_mark: float, last_heap_scan: int, last_stack_scan: int, globals_scan: int
+) -> int:
     r = _runway_u64(cons_mark, last_heap_scan, last_stack_scan, globals_scan)
     return min(r, _I64_MAX)
 
@@ -155,7 +157,9 @@ def max_idle_mark_workers(gomaxprocs: int, dedicated: int, periodic: bool) -> in
     return gomaxprocs - dedicated
 
 
-def assist_ratio(gogc, live, scan, work, heap_goal, triggered, hs, ss, gs, max_stack) -> tuple[float, float]:
+def assist_ratio(
+    gogc, live, scan, work, heap_goal, triggered, hs, ss, gs, max_stack
+) -> tuple[float, float]:
     pct = 100000 if gogc < 0 else gogc
     goal = i64(heap_goal)
     expected = i64(hs + ss + gs)
@@ -178,7 +182,9 @@ def assist_ratio(gogc, live, scan, work, heap_goal, triggered, hs, ss, gs, max_s
     return float(remaining) / float(distance), float(distance) / float(remaining)
 
 
-def cons_mark_update(live, triggered, scan_work, assist_ns, idle_ns, dur_ns, procs, cons_mark, last):
+def cons_mark_update(
+    live, triggered, scan_work, assist_ns, idle_ns, dur_ns, procs, cons_mark, last
+):
     """Returns (cons_mark, utilization, updated, new_history)."""
     last = list(last)
     util = 0.25
@@ -216,10 +222,7 @@ def limiter_update(fill, capacity, gc_time, mutator_time) -> tuple[int, bool]:
     change = i64(gc_time - mutator_time)
     if change > 0 and headroom <= u64(change):
         return capacity, True
-    if change < 0 and fill <= u64(-change):
-        fill = 0
-    else:
-        fill = u64(fill - u64(-change))
+    fill = 0 if change < 0 and fill <= u64(-change) else u64(fill - u64(-change))
     if change != 0 and enabled_before:
         stored = False
     return fill, stored

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcsim.engine._jit import kernel
+from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gcsweeping import deduct_sweep_credit, sweep_span
 from gcsim.engine.mspan import list_pop, list_push, list_remove
 from gcsim.engine.state import (
@@ -86,7 +86,7 @@ CACHESPAN_SWEEP_LIMIT = 100  # spans cacheSpan may sweep before growing (mcentra
 # --- size classes -------------------------------------------------------------------------
 
 
-@kernel
+@hot_kernel
 def size_to_class(tab, size_bytes, has_pointers):
     """Return ``(sizeclass, slot_bytes)`` for a request; sizeclass 0 = large object.
 
@@ -225,7 +225,7 @@ def alloc_span(heap, c, tab, spanclass, npages, nelems, elemsize):
 # --- objects in slots ---------------------------------------------------------------------------------
 
 
-@kernel
+@hot_kernel
 def _take_slot(heap, c, s):
     """Allocate the next free slot of span ``s`` (nextFreeIndex); return its id."""
     spans = heap.spans
@@ -250,40 +250,47 @@ def _take_slot(heap, c, s):
     return slot
 
 
-@kernel
+@hot_kernel
 def _test_trigger(c):
     if c[C_PHASE] == PHASE_OFF and c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
         c[C_GC_PENDING] = 1
 
 
 @kernel
-def uncache_span(heap, c, s):
-    """Give a cached span back to its mcentral, swept (part of mcache.releaseAll/refill)."""
+def uncache_span(heap, c, s, stale):
+    """Give a cached span back to its mcentral (mcache.refill / releaseAll).
+
+    A span cached before the current sweep generation began (``stale``: the
+    mcaches are flushed just after mark termination bumped sweepgen) still
+    carries this cycle's mark bits and goes to an unswept list.
+    """
     spans = heap.spans
     spans[s]["cached_by"] = -1
-    if spans[s]["alloc_count"] == spans[s]["nelems"]:
-        list_push(heap, spans[s]["spanclass"], L_FULL_SWEPT, s)
+    full = spans[s]["alloc_count"] == spans[s]["nelems"]
+    if stale:
+        list_push(heap, spans[s]["spanclass"], L_FULL_UNSWEPT if full else L_PARTIAL_UNSWEPT, s)
     else:
-        list_push(heap, spans[s]["spanclass"], L_PARTIAL_SWEPT, s)
+        list_push(heap, spans[s]["spanclass"], L_FULL_SWEPT if full else L_PARTIAL_SWEPT, s)
 
 
 @kernel
 def flush_mcache(heap, c, p):
-    """mcache.releaseAll: uncache every span, take back unused slots from heapLive."""
-    spans = heap.spans
+    """mcache.releaseAll at the start of sweeping: uncache every span, drop the tiny block.
+
+    Every span is stale here (cached before sweepgen moved), so heapLive is
+    not corrected: resetLive has just recomputed it from the marked bytes.
+    """
     for spc in range(heap.mcache.shape[1]):
         s = heap.mcache[p, spc]
         if s < 0:
             continue
-        unused = spans[s]["nelems"] - spans[s]["alloc_count"]
-        c[C_HEAP_LIVE_BYTES] -= unused * spans[s]["elemsize"]
-        uncache_span(heap, c, s)
+        uncache_span(heap, c, s, True)
         heap.mcache[p, spc] = -1
     heap.tiny_slot[p] = -1
     heap.tiny_offset[p] = 0
 
 
-@kernel
+@hot_kernel
 def small_alloc(heap, c, tab, costs, p, spanclass, out_cost):
     """One slot of ``spanclass`` for P ``p``; adds the cycles spent to ``out_cost[0]``.
 
@@ -298,7 +305,7 @@ def small_alloc(heap, c, tab, costs, p, spanclass, out_cost):
         return _take_slot(heap, c, s)
     # refill: the full span goes back to mcentral.
     if s >= 0:
-        uncache_span(heap, c, s)
+        uncache_span(heap, c, s, False)
         heap.mcache[p, spanclass] = -1
     out_cost[0] += costs.mcache_refill
     s = _cache_span(heap, c, tab, costs, spanclass, out_cost)
@@ -353,7 +360,7 @@ def large_alloc(heap, c, tab, costs, slot_bytes, noscan, out_cost):
     return slot
 
 
-@kernel
+@hot_kernel
 def mallocgc(heap, c, tab, costs, p, size_bytes, ptr_words, out_cost):
     """Allocate one object for P ``p``; returns its slot id (a tiny block for tiny ones).
 

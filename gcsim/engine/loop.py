@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcsim.engine._jit import kernel
+from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gccycle import commit_pacer, run_gc_cycle_stw
 from gcsim.engine.heap import mallocgc
 from gcsim.engine.mark import shade
@@ -78,7 +78,7 @@ HEAP_GROW_PAGES_ = 512
 MAX_OBJS_PER_SPAN_ = 1024
 
 
-@kernel
+@hot_kernel
 def draw_size(rng, wl, site):
     """Draw one request size in bytes from the site's size distribution."""
     kind = wl.site_size_dist[site]
@@ -101,7 +101,7 @@ def draw_size(rng, wl, site):
     return lo + next_below(rng, hi - lo + 1)
 
 
-@kernel
+@hot_kernel
 def pick_site(st):
     """A site drawn by weight among those still allocating, or -1 if none is."""
     cdf = st.site_cdf
@@ -127,7 +127,7 @@ def retire_site(st, wl, site):
         st.site_cdf[k] = acc
 
 
-@kernel
+@hot_kernel
 def alloc_site_object(st, wl, tab, costs, p, site, out_cost):
     """Allocate one object of ``site`` for P ``p``; its pointer slots start nil."""
     heap = st.heap
@@ -145,7 +145,7 @@ def alloc_site_object(st, wl, tab, costs, p, site, out_cost):
     return slot
 
 
-@kernel
+@hot_kernel
 def _write_pointer(st, costs, old, new, out_cost):
     """A heap pointer store: its cost, and while marking the hybrid barrier's shading."""
     out_cost[0] += costs.pointer_write
@@ -155,7 +155,7 @@ def _write_pointer(st, costs, old, new, out_cost):
         shade(st.heap, st.gc, st.counters, costs, new, out_cost)
 
 
-@kernel
+@hot_kernel
 def mutator_step(st, wl, rp, tab, costs, p):
     """One unit of user work on P ``p``; returns its cycles, or -1 if no site allocates."""
     out_cost = np.zeros(1)
@@ -222,7 +222,7 @@ def mutator_step(st, wl, rp, tab, costs, p):
     return max(1, int(out_cost[0] + 0.5))
 
 
-@kernel
+@hot_kernel
 def _room_status(st, rp):
     """ST_OK if one more mutator step cannot overflow any array, else what to grow."""
     c = st.counters

@@ -23,7 +23,7 @@ per-pointer entries chosen by the driver.
 
 from __future__ import annotations
 
-from gcsim.engine._jit import kernel
+from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.state import (
     C_GRAY_LEN,
     C_HEAP_MARKED_BYTES,
@@ -33,7 +33,7 @@ from gcsim.engine.state import (
 )
 
 
-@kernel
+@hot_kernel
 def shade(heap, gc, c, costs, slot, out_cost):
     """Grey a white object (greyobject): mark it and queue it if it has pointers."""
     if slot < 0 or heap.slot_mark[slot] != 0:
@@ -49,7 +49,7 @@ def shade(heap, gc, c, costs, slot, out_cost):
         out_cost[0] += costs.mark_noscan_object
 
 
-@kernel
+@hot_kernel
 def scan_object(heap, gc, wl, c, costs, slot, out_cost):
     """Scan one gray object (scanobject / Green Tea span scan of one object)."""
     pw = heap.slot_ptr_words[slot]

@@ -418,10 +418,7 @@ def memory_limit_heap_goal(
     headroom = goal // 100 * MEMORY_LIMIT_HEADROOM_PERCENT
     if headroom < MEMORY_LIMIT_MIN_HEADROOM_BYTES:
         headroom = MEMORY_LIMIT_MIN_HEADROOM_BYTES
-    if goal < headroom or goal - headroom < headroom:
-        goal = headroom
-    else:
-        goal = goal - headroom
+    goal = headroom if goal < headroom or goal - headroom < headroom else goal - headroom
     if goal < heap_marked:
         goal = heap_marked
     return goal
@@ -510,10 +507,7 @@ def compute_trigger(
         max_trigger = min_trigger
     runway = compute_runway(cons_mark, last_heap_scan, last_stack_scan, globals_scan)
     # int64 max stands for Go's ">= 2^63", more than any goal (no float is 2^63 - 1).
-    if runway == INT64_MAX or runway > goal:
-        trigger = min_trigger
-    else:
-        trigger = goal - runway
+    trigger = min_trigger if runway == INT64_MAX or runway > goal else goal - runway
     if trigger < min_trigger:
         trigger = min_trigger
     if trigger > max_trigger:
@@ -773,10 +767,7 @@ def limiter_update(fill: int, capacity: int, gc_time: int, mutator_time: int) ->
     change = gc_time - mutator_time
     if change > 0 and headroom <= change:
         return capacity, True
-    if change < 0 and fill <= -change:
-        fill = 0
-    else:
-        fill = fill + change
+    fill = 0 if change < 0 and fill <= -change else fill + change
     # Any change switches a full bucket off; no change leaves the state alone.
     return fill, was_full and change == 0
 
@@ -952,7 +943,10 @@ def trigger_ratio_update_go15(
     utilization = GC_BACKGROUND_UTILIZATION
     if mark_duration_ns > 0:
         utilization += float(assist_time_ns) / float(mark_duration_ns * gomaxprocs)
-    goal_growth = float(heap_goal - heap_marked) / float(heap_marked)
+    growth = float(heap_goal - heap_marked)
+    if heap_goal < heap_marked:
+        growth += 18446744073709551616.0  # Go subtracts in uint64 (cannot happen)
+    goal_growth = growth / float(heap_marked)
     if goal_growth < 0.0:
         goal_growth = 0.0
     actual_growth = float(heap_live) / float(heap_marked) - 1.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcsim.engine._jit import kernel
+from gcsim.engine._jit import hot_kernel, kernel
 
 _MULT = np.uint64(2685821657736338717)
 _TWO53 = 1.0 / 9007199254740992.0  # 2**-53
@@ -29,7 +29,7 @@ def seed_state(seed: int) -> np.ndarray:
     return np.array([z or 0x2545F4914F6CDD1D], dtype=np.uint64)
 
 
-@kernel
+@hot_kernel
 def next_u64(state):
     """Advance ``state`` (uint64[1]) and return the next 64-bit output."""
     x = state[0]
@@ -40,13 +40,13 @@ def next_u64(state):
     return x * _MULT
 
 
-@kernel
+@hot_kernel
 def next_float(state):
     """Uniform float64 in [0, 1) with 53 random bits."""
     return float(next_u64(state) >> np.uint64(11)) * _TWO53
 
 
-@kernel
+@hot_kernel
 def next_below(state, n):
     """Uniform int64 in [0, n) for n >= 1 (Lemire-free modulo; bias < n / 2**64)."""
     return np.int64(next_u64(state) % np.uint64(n))

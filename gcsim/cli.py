@@ -1,0 +1,131 @@
+"""The ``gcsim`` command: parse, call, exit.
+
+Subcommands:
+
+- ``gcsim run CONFIG [--out DIR] [--seed N] [--set KEY=VALUE ...]``: one run,
+  one results folder, a short summary on stdout.
+- ``gcsim sizeclasses [--format table|csv] [--classic]``: Go's size-class
+  table with the objects per span the runtime really uses.
+- ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
+  kernel that another file calls, see STYLE.md §2).
+
+A ``GcsimError`` is printed as one paragraph and exits 2; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import sys
+from pathlib import Path
+
+from gcsim import __version__
+from gcsim.errors import GcsimError
+
+log = logging.getLogger("gcsim")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gcsim", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"gcsim {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="run one experiment config")
+    r.add_argument("config", help="experiment config (TOML)")
+    r.add_argument("--out", help="results folder (default: results/<config name>)")
+    r.add_argument("--seed", type=int, help="override run.seed")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any dotted config key, e.g. runtime.gogc=200 (repeatable)")
+    r.add_argument("--no-plots", action="store_true", help="skip heap.png, mmu.png, pauses.png")
+    r.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    sc = sub.add_parser("sizeclasses", help="print Go's size-class table")
+    sc.add_argument("--format", default="table", help="table (Go's layout) or csv")
+    sc.add_argument("--classic", action="store_true",
+                    help="objects per span of a GOEXPERIMENT=nogreenteagc build")
+
+    c = sub.add_parser("cache", help="manage the compiled-kernel cache")
+    c.add_argument("action", choices=["clear"])
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gcsim.config import load_config
+    from gcsim.results import write_run
+    from gcsim.run import simulate
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"run.seed={args.seed}")
+    cfg = load_config(args.config, overrides)
+    out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
+
+    def progress(frac: float) -> None:
+        if not args.quiet:
+            print(f"\r  simulating: {100 * frac:5.1f} %", end="", file=sys.stderr, flush=True)
+
+    result = simulate(cfg, progress=progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    folder = write_run(result, out, plots=not args.no_plots,
+                       argv=["gcsim", "run", *sys.argv[2:]])
+    from gcsim.metrics.summary import summary
+
+    s = summary(result)
+    print(f"results: {folder}")
+    print(f"  simulated {s['duration_s']:.3f} s at GOGC={s['gogc']}, GOMAXPROCS={s['gomaxprocs']}"
+          f" in {result.wall_s:.1f} s wall ({s['allocs']:,} allocations)")
+    print(f"  GC cycles: {s['gc_count']}   GC CPU: {s['gc_cpu_percent']:.2f} %")
+    print(f"  pause p50 / p99 / max: {s['pause_p50_ms']:.3f} / {s['pause_p99_ms']:.3f} / "
+          f"{s['pause_max_ms']:.3f} ms")
+    print(f"  peak heap in use: {s['peak_heap_inuse_bytes'] / 2**20:.1f} MiB   "
+          f"peak live: {s['peak_heap_live_bytes'] / 2**20:.1f} MiB")
+    return 0
+
+
+def cmd_sizeclasses(args: argparse.Namespace) -> int:
+    from gcsim.tables import format_sizeclasses
+
+    try:
+        text = format_sizeclasses(args.format, greentea=not args.classic)
+    except ValueError as e:
+        raise GcsimError(f"--format: {e}") from None
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    import gcsim.engine
+
+    root = Path(gcsim.engine.__file__).parent
+    removed = 0
+    for d in root.rglob("__pycache__"):
+        for f in list(d.glob("*.nbi")) + list(d.glob("*.nbc")):
+            f.unlink()
+            removed += 1
+    print(f"removed {removed} cached kernel files under {root}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache}
+    try:
+        return handlers[args.cmd](args)
+    except GcsimError as e:
+        if args.debug:
+            raise
+        print(f"gcsim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ngcsim: interrupted; no results folder was written for this run",
+              file=sys.stderr)
+        return 130
+
+
+
