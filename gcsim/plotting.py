@@ -31,7 +31,7 @@ def run_figures(result: Any, out_dir: Path, metadata: dict[str, str]) -> list[Pa
     fig, ax = plot.new_figure()
     plot.plot_heap_timeline(ax, tl["t_cycles"] * s, tl["heap_inuse_bytes"],
                             tl["heap_alloc_bytes"], goal, cyc["start_cycles"] * s)
-    ax.set_title(_title(cfg))
+
     written += plot.save_figure(fig, out_dir / "heap", metadata)
 
     total_s = result.end_cycles * s

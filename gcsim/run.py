@@ -62,7 +62,7 @@ def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassT
     costs = compile_costs(cfg, greentea=True)
     wl, n_roots = compile_workload(cfg)
     rp = compile_run_params(cfg)
-    root_pages = int(wl.site_root_len.sum()) * 8 // 8192 + 64 * len(cfg.workload.sites)
+    root_pages = int(wl.site_tab[:, S.W_ROOT_LEN].sum()) * 8 // 8192 + 64 * len(cfg.workload.sites)
     max_pages = 1 << 14
     while max_pages < root_pages + 4 * (rp.max_request_pages + 512):
         max_pages *= 2
@@ -74,7 +74,7 @@ def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassT
         seed_state=seed_state(cfg.run.seed),
         site_weight=wl.site_weight,
         max_pages=max_pages,
-        scratch_len=2 * (rp.max_step_objects + 1),
+        scratch_len=3 * (rp.max_step_objects + 1),
     )
     init_run(st, wl, rp, tab, costs)
     return st, wl, rp, tab, costs

@@ -28,7 +28,7 @@ import numpy as np
 from gcsim.engine._jit import kernel
 from gcsim.engine.gcsweeping import finish_sweep, pace_sweeper
 from gcsim.engine.heap import flush_mcache
-from gcsim.engine.mark import drain_mark_work, mark_roots, shade
+from gcsim.engine.mark import drain_mark_work, mark_roots, shade_slot
 from gcsim.engine.pacer import (
     compute_trigger,
     cons_mark_update,
@@ -168,7 +168,7 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     c[C_GRAY_LEN] = 0
     triggered = c[C_HEAP_LIVE_BYTES]
     for p in range(P):
-        shade(heap, gc, c, costs, heap.tiny_slot[p], out_cost)
+        shade_slot(heap, gc, c, costs, heap.tiny_slot[p], out_cost)
 
     # 3. Mark with the world stopped: every P marks, perfectly parallel.
     out_cost[0] = 0.0

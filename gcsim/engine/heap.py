@@ -40,11 +40,12 @@ from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gcsweeping import deduct_sweep_credit, sweep_span
 from gcsim.engine.mspan import list_pop, list_push, list_remove
 from gcsim.engine.state import (
+    C_FREE_PAGE_HINT,
+    C_GC_PENDING,
     C_HEAP_ALLOC_BYTES,
     C_HEAP_LIVE_BYTES,
     C_HEAP_MARKED_BYTES,
     C_HEAP_SCAN_BYTES,
-    C_FREE_PAGE_HINT,
     C_MAX_PAGES_MAPPED,
     C_N_SLOTS_USED,
     C_N_SPAN_RECORDS,
@@ -57,23 +58,24 @@ from gcsim.engine.state import (
     C_TINY_ALLOCS,
     C_TOTAL_ALLOC_BYTES,
     C_TRIGGER_BYTES,
-    C_GC_PENDING,
     L_FREE_RECORDS,
     L_FULL_SWEPT,
+    L_FULL_UNSWEPT,
     L_NONE,
     L_PARTIAL_SWEPT,
     L_PARTIAL_UNSWEPT,
-    L_FULL_UNSWEPT,
     PHASE_MARK,
     PHASE_OFF,
-    SPAN_FREE,
     SPAN_INUSE,
 )
 from gcsim.goruntime.sizeclasses import (
+    CLASS_TO_SIZE_BYTES,
     MALLOC_HEADER_BYTES,
     MAX_SMALL_ALLOC_BYTES,
     MIN_SIZE_FOR_MALLOC_HEADER_BYTES,
     PAGE_BYTES,
+    SIZE_TO_CLASS8,
+    SIZE_TO_CLASS128,
     SMALL_SIZE_MAX,
     TINY_SIZE_BYTES,
     TINY_SIZE_CLASS,
@@ -81,18 +83,20 @@ from gcsim.goruntime.sizeclasses import (
 
 HEAP_GROW_PAGES = 512  # palloc chunk: the arena grows 4 MiB at a time (mpagealloc.go)
 CACHESPAN_SWEEP_LIMIT = 100  # spans cacheSpan may sweep before growing (mcentral.go)
+NEED_LARGE = -1  # try_malloc: the request is a large object
 
 
 # --- size classes -------------------------------------------------------------------------
 
 
 @hot_kernel
-def size_to_class(tab, size_bytes, has_pointers):
+def size_to_class(size_bytes, has_pointers):
     """Return ``(sizeclass, slot_bytes)`` for a request; sizeclass 0 = large object.
+
+    Reads Go's tables as compile-time constants (goruntime.sizeclasses).
 
     Parameters
     ----------
-    tab : SizeClassTables
     size_bytes : int
         Requested bytes, >= 1.
     has_pointers : bool
@@ -105,10 +109,10 @@ def size_to_class(tab, size_bytes, has_pointers):
     if has_pointers and size > MIN_SIZE_FOR_MALLOC_HEADER_BYTES:
         size += MALLOC_HEADER_BYTES
     if size <= SMALL_SIZE_MAX - 8:
-        sc = tab.size_to_class8[(size + 7) >> 3]
+        sc = SIZE_TO_CLASS8[(size + 7) >> 3]
     else:
-        sc = tab.size_to_class128[(size - SMALL_SIZE_MAX + 127) >> 7]
-    return sc, tab.class_size[sc]
+        sc = SIZE_TO_CLASS128[(size - SMALL_SIZE_MAX + 127) >> 7]
+    return sc, CLASS_TO_SIZE_BYTES[sc]
 
 
 # --- mheap: pages --------------------------------------------------------------------------------
@@ -222,30 +226,36 @@ def alloc_span(heap, c, tab, spanclass, npages, nelems, elemsize):
     return s
 
 
-# --- objects in slots ---------------------------------------------------------------------------------
+# --- objects in slots ---------------------------------------------------------
+#
+# The per-allocation path is split the way Go splits it: an inlined fast path
+# (``try_malloc``/``take_slot``) over explicit arrays, and cold functions
+# (``refill``, ``large_alloc``) over the ``heap`` tuple. The split is also what
+# Numba needs: reading an array out of a NamedTuple inside a branch of a hot
+# loop costs ~100 ns per iteration (refcount traffic Numba cannot prune;
+# measured, see _jit.hot_kernel), so hot code touches only arrays handed to it
+# and signals the slow path to its caller instead of taking it itself.
 
 
 @hot_kernel
-def _take_slot(heap, c, s):
+def take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s):
     """Allocate the next free slot of span ``s`` (nextFreeIndex); return its id."""
-    spans = heap.spans
     base = spans[s]["slot_base"]
     fi = spans[s]["freeindex"]
-    while heap.slot_alloc[base + fi] != 0:
+    while slot_alloc[base + fi] != 0:
         fi += 1
     slot = base + fi
-    heap.slot_alloc[slot] = 1
+    slot_alloc[slot] = 1
     spans[s]["freeindex"] = fi + 1
     spans[s]["alloc_count"] += 1
     elemsize = spans[s]["elemsize"]
     c[C_HEAP_ALLOC_BYTES] += elemsize
     c[C_TOTAL_ALLOC_BYTES] += elemsize
     c[C_SLOT_ALLOCS] += 1
-    sc = spans[s]["spanclass"] >> 1
-    heap.alloc_by_class[sc] += 1
+    alloc_by_class[spans[s]["spanclass"] >> 1] += 1
     if c[C_PHASE] == PHASE_MARK:
         # Allocate-black (gcmarknewobject): new objects survive this cycle.
-        heap.slot_mark[slot] = 1
+        slot_mark[slot] = 1
         c[C_HEAP_MARKED_BYTES] += elemsize
     return slot
 
@@ -254,6 +264,62 @@ def _take_slot(heap, c, s):
 def _test_trigger(c):
     if c[C_PHASE] == PHASE_OFF and c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
         c[C_GC_PENDING] = 1
+
+
+@hot_kernel
+def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_class,
+               tiny_slot, tiny_offset, c, costs, p, size_bytes, ptr_words, out_cost):
+    """mallocgc's fast path for P ``p``: returns ``(slot, need)``.
+
+    ``slot >= 0``: allocated (a tiny block's slot for tiny requests). Else
+    ``need`` says what the caller must do before trying again: a span class
+    whose mcache span is full (call ``refill``), or ``NEED_LARGE`` (call
+    ``large_alloc``). Cycles spent go to ``out_cost[0]``.
+    """
+    noscan = ptr_words == 0
+    if noscan and size_bytes < TINY_SIZE_BYTES:
+        off = tiny_offset[p]
+        if size_bytes & 7 == 0:
+            off = (off + 7) & ~7
+        elif size_bytes & 3 == 0:
+            off = (off + 3) & ~3
+        elif size_bytes & 1 == 0:
+            off = (off + 1) & ~1
+        if tiny_slot[p] >= 0 and off + size_bytes <= TINY_SIZE_BYTES:
+            tiny_offset[p] = off + size_bytes
+            c[C_TINY_ALLOCS] += 1
+            out_cost[0] += costs.alloc_tiny
+            return tiny_slot[p], 0
+        spanclass = (TINY_SIZE_CLASS << 1) | 1
+        s = mcache[p, spanclass]
+        if s < 0 or spans[s]["alloc_count"] >= spans[s]["nelems"]:
+            return -1, spanclass
+        slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
+        out_cost[0] += costs.alloc_fast + costs.alloc_zero_per_byte * TINY_SIZE_BYTES
+        slot_ptr_words[slot] = 0
+        # The new block replaces the current one only if it has more room left.
+        if tiny_slot[p] < 0 or size_bytes < tiny_offset[p]:
+            tiny_slot[p] = slot
+            tiny_offset[p] = size_bytes
+        return slot, 0
+    sc, slot_bytes = size_to_class(size_bytes, not noscan)
+    if sc == 0:
+        return -1, NEED_LARGE
+    spanclass = (sc << 1) | (1 if noscan else 0)
+    s = mcache[p, spanclass]
+    if s < 0 or spans[s]["alloc_count"] >= spans[s]["nelems"]:
+        return -1, spanclass
+    slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
+    out_cost[0] += costs.alloc_fast + costs.alloc_zero_per_byte * slot_bytes
+    slot_ptr_words[slot] = ptr_words
+    if not noscan and c[C_PHASE] == PHASE_OFF:
+        # heapScan grows by the scan size (heapSetType*): up to the last pointer
+        # word without a malloc header, the whole slot with one.
+        if slot_bytes <= MIN_SIZE_FOR_MALLOC_HEADER_BYTES:
+            c[C_HEAP_SCAN_BYTES] += ptr_words * 8
+        else:
+            c[C_HEAP_SCAN_BYTES] += slot_bytes
+    return slot, 0
 
 
 @kernel
@@ -290,20 +356,15 @@ def flush_mcache(heap, c, p):
     heap.tiny_offset[p] = 0
 
 
-@hot_kernel
-def small_alloc(heap, c, tab, costs, p, spanclass, out_cost):
-    """One slot of ``spanclass`` for P ``p``; adds the cycles spent to ``out_cost[0]``.
+@kernel
+def refill(heap, c, tab, costs, p, spanclass, out_cost):
+    """mcache.refill: return the full span, cache one with a free slot, update heapLive.
 
-    Follows nextFree -> refill -> cacheSpan (sweep up to 100 spans) -> grow.
-    Sweeping itself is charged by ``gcsweeping.sweep_span`` through
-    ``out_cost``.
+    Refill counts the new span as if it will be filled completely (the
+    runtime's deliberate overestimate), then tests the GC trigger.
     """
     spans = heap.spans
     s = heap.mcache[p, spanclass]
-    if s >= 0 and spans[s]["alloc_count"] < spans[s]["nelems"]:
-        out_cost[0] += costs.alloc_fast
-        return _take_slot(heap, c, s)
-    # refill: the full span goes back to mcentral.
     if s >= 0:
         uncache_span(heap, c, s, False)
         heap.mcache[p, spanclass] = -1
@@ -311,12 +372,9 @@ def small_alloc(heap, c, tab, costs, p, spanclass, out_cost):
     s = _cache_span(heap, c, tab, costs, spanclass, out_cost)
     spans[s]["cached_by"] = p
     heap.mcache[p, spanclass] = s
-    # Refill counts the span as if it will be filled completely (mcache.refill).
     used = spans[s]["alloc_count"] * spans[s]["elemsize"]
     c[C_HEAP_LIVE_BYTES] += spans[s]["npages"] * PAGE_BYTES - used
     _test_trigger(c)
-    out_cost[0] += costs.alloc_fast
-    return _take_slot(heap, c, s)
 
 
 @kernel
@@ -346,8 +404,10 @@ def _cache_span(heap, c, tab, costs, spanclass, out_cost):
 
 
 @kernel
-def large_alloc(heap, c, tab, costs, slot_bytes, noscan, out_cost):
+def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
     """mallocgcLarge: a span of its own, heapLive += its pages, trigger test."""
+    noscan = ptr_words == 0
+    slot_bytes = ((size_bytes + PAGE_BYTES - 1) // PAGE_BYTES) * PAGE_BYTES
     npages = slot_bytes // PAGE_BYTES
     deduct_sweep_credit(heap, c, costs, slot_bytes, out_cost)
     spanclass = 1 if noscan else 0
@@ -355,59 +415,30 @@ def large_alloc(heap, c, tab, costs, slot_bytes, noscan, out_cost):
     list_push(heap, spanclass, L_FULL_SWEPT, s)
     c[C_HEAP_LIVE_BYTES] += slot_bytes
     out_cost[0] += costs.large_alloc + costs.alloc_zero_per_byte * slot_bytes
-    slot = _take_slot(heap, c, s)
+    slot = take_slot(heap.spans, heap.slot_alloc, heap.slot_mark, heap.alloc_by_class, c, s)
+    heap.slot_ptr_words[slot] = ptr_words
+    if not noscan and c[C_PHASE] == PHASE_OFF:
+        c[C_HEAP_SCAN_BYTES] += slot_bytes
     _test_trigger(c)
     return slot
 
 
-@hot_kernel
+@kernel
 def mallocgc(heap, c, tab, costs, p, size_bytes, ptr_words, out_cost):
-    """Allocate one object for P ``p``; returns its slot id (a tiny block for tiny ones).
+    """Allocate one object for P ``p`` outside the hot loop (start-up, tests).
 
-    Parameters
-    ----------
-    size_bytes : int
-        Requested size, >= 1.
-    ptr_words : int
-        Pointer words in the object; 0 = noscan.
-    out_cost : float64[1]
-        Cycles spent are added to ``out_cost[0]``.
+    The same path the mutator loop takes: the fast path, then a refill or the
+    large path when it asks for one. Returns the slot id.
     """
-    noscan = ptr_words == 0
-    if noscan and size_bytes < TINY_SIZE_BYTES:
-        off = heap.tiny_offset[p]
-        if size_bytes & 7 == 0:
-            off = (off + 7) & ~7
-        elif size_bytes & 3 == 0:
-            off = (off + 3) & ~3
-        elif size_bytes & 1 == 0:
-            off = (off + 1) & ~1
-        if heap.tiny_slot[p] >= 0 and off + size_bytes <= TINY_SIZE_BYTES:
-            heap.tiny_offset[p] = off + size_bytes
-            c[C_TINY_ALLOCS] += 1
-            out_cost[0] += costs.alloc_tiny
-            return heap.tiny_slot[p]
-        slot = small_alloc(heap, c, tab, costs, p, (TINY_SIZE_CLASS << 1) | 1, out_cost)
-        out_cost[0] += costs.alloc_zero_per_byte * TINY_SIZE_BYTES
-        heap.slot_ptr_words[slot] = 0
-        if heap.tiny_slot[p] < 0 or size_bytes < heap.tiny_offset[p]:
-            heap.tiny_slot[p] = slot
-            heap.tiny_offset[p] = size_bytes
-        return slot
-    sc, slot_bytes = size_to_class(tab, size_bytes, not noscan)
-    if sc == 0:
-        slot = large_alloc(heap, c, tab, costs, slot_bytes, noscan, out_cost)
-        scan_bytes = slot_bytes
-    else:
-        slot = small_alloc(heap, c, tab, costs, p, (sc << 1) | (1 if noscan else 0), out_cost)
-        out_cost[0] += costs.alloc_zero_per_byte * slot_bytes
-        # heapScan grows by the scan size (heapSetType*): up to the last pointer word
-        # for objects without a header, the whole slot for header objects.
-        scan_bytes = ptr_words * 8 if slot_bytes <= MIN_SIZE_FOR_MALLOC_HEADER_BYTES else slot_bytes
-    heap.slot_ptr_words[slot] = ptr_words
-    if not noscan and c[C_PHASE] == PHASE_OFF:
-        c[C_HEAP_SCAN_BYTES] += scan_bytes
-    return slot
+    while True:
+        slot, need = try_malloc(heap.spans, heap.mcache, heap.slot_alloc, heap.slot_mark,
+                                heap.slot_ptr_words, heap.alloc_by_class, heap.tiny_slot,
+                                heap.tiny_offset, c, costs, p, size_bytes, ptr_words, out_cost)
+        if slot >= 0:
+            return slot
+        if need == NEED_LARGE:
+            return large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost)
+        refill(heap, c, tab, costs, p, need, out_cost)
 
 
 @kernel

@@ -14,7 +14,7 @@ import numpy as np
 from gcsim.engine._jit import kernel
 from gcsim.engine.gccycle import commit_pacer
 from gcsim.engine.heap import mallocgc
-from gcsim.engine.state import C_FREE_PAGE_HINT, C_NEXT_SAMPLE_CYCLES
+from gcsim.engine.state import C_FREE_PAGE_HINT, C_NEXT_SAMPLE_CYCLES, W_ROOT_LEN
 
 
 @kernel
@@ -25,8 +25,8 @@ def init_run(st, wl, rp, tab, costs):
     c[C_NEXT_SAMPLE_CYCLES] = 0
     commit_pacer(st, rp, False, 0)
     out_cost = np.zeros(1)
-    for k in range(wl.site_root_len.shape[0]):
-        n = wl.site_root_len[k]
+    for k in range(wl.site_tab.shape[0]):
+        n = wl.site_tab[k, W_ROOT_LEN]
         if n > 0:
             slot = mallocgc(st.heap, c, tab, costs, 0, n * 8, n, out_cost)
             st.heap.slot_site[slot] = -2 - k

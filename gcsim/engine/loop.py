@@ -30,11 +30,10 @@ import numpy as np
 
 from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gccycle import commit_pacer, run_gc_cycle_stw
-from gcsim.engine.heap import mallocgc
+from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
 from gcsim.engine.mark import shade
 from gcsim.engine.rng import next_below, next_float
 from gcsim.engine.state import (
-    C_ALLOC_SITE_OBJECTS,
     C_ALLOCS,
     C_GC_CPU_CYCLES,
     C_GC_PENDING,
@@ -71,6 +70,18 @@ from gcsim.engine.state import (
     ST_GROW_SPANS,
     ST_OK,
     ST_RECORDS_FULL,
+    W_CHOICE_N,
+    W_CHOICE_OFF,
+    W_LIFE_KIND,
+    W_MAX_ALLOCS,
+    W_PTR_WORDS,
+    W_REF_N,
+    W_REF_OFF,
+    W_ROOT_BASE,
+    W_ROOT_LEN,
+    W_SIZE_DIST,
+    W_SIZE_MAX,
+    W_SIZE_MIN,
 )
 
 PAGE_BYTES_ = 8192
@@ -79,21 +90,21 @@ MAX_OBJS_PER_SPAN_ = 1024
 
 
 @hot_kernel
-def draw_size(rng, wl, site):
+def draw_size(rng, site_tab, choice_bytes, choice_cdf, site):
     """Draw one request size in bytes from the site's size distribution."""
-    kind = wl.site_size_dist[site]
-    lo = wl.site_size_min[site]
-    hi = wl.site_size_max[site]
+    kind = site_tab[site, W_SIZE_DIST]
+    lo = site_tab[site, W_SIZE_MIN]
+    hi = site_tab[site, W_SIZE_MAX]
     if kind == DIST_FIXED or lo == hi:
         return lo
     if kind == DIST_CHOICE:
         u = next_float(rng)
-        off = wl.site_choice_off[site]
-        n = wl.site_choice_n[site]
-        for i in range(n - 1):
-            if u < wl.choice_cdf[off + i]:
-                return wl.choice_bytes[off + i]
-        return wl.choice_bytes[off + n - 1]
+        off = site_tab[site, W_CHOICE_OFF]
+        last = off + site_tab[site, W_CHOICE_N] - 1
+        i = off
+        while i < last and u >= choice_cdf[i]:
+            i += 1
+        return choice_bytes[i]
     if kind == DIST_LOGUNIFORM:
         u = next_float(rng)
         v = int(np.exp(np.log(lo) + u * (np.log(hi + 1.0) - np.log(lo))))
@@ -102,138 +113,162 @@ def draw_size(rng, wl, site):
 
 
 @hot_kernel
-def pick_site(st):
+def pick_site(rng, site_cdf):
     """A site drawn by weight among those still allocating, or -1 if none is."""
-    cdf = st.site_cdf
-    total = cdf[cdf.shape[0] - 1]
+    n = site_cdf.shape[0]
+    total = site_cdf[n - 1]
     if total <= 0.0:
         return -1
-    u = next_float(st.rng) * total
-    for k in range(cdf.shape[0]):
-        if u < cdf[k]:
-            return k
-    return cdf.shape[0] - 1
+    u = next_float(rng) * total
+    k = 0
+    while k < n - 1 and u >= site_cdf[k]:
+        k += 1
+    return k
 
 
 @kernel
-def retire_site(st, wl, site):
-    """Remove a site that reached max_allocs from the weight table."""
+def retire_site(site_cdf, site_weight, site_tab, site_allocs):
+    """Rebuild the weight table without the sites that reached max_allocs."""
     acc = 0.0
-    for k in range(st.site_cdf.shape[0]):
-        w = wl.site_weight[k]
-        if k == site or (wl.site_max_allocs[k] >= 0 and st.site_allocs[k] >= wl.site_max_allocs[k]):
-            w = 0.0
-        acc += w
-        st.site_cdf[k] = acc
+    for k in range(site_cdf.shape[0]):
+        cap = site_tab[k, W_MAX_ALLOCS]
+        if not (cap >= 0 and site_allocs[k] >= cap):
+            acc += site_weight[k]
+        site_cdf[k] = acc
 
 
 @hot_kernel
-def alloc_site_object(st, wl, tab, costs, p, site, out_cost):
-    """Allocate one object of ``site`` for P ``p``; its pointer slots start nil."""
-    heap = st.heap
-    size = draw_size(st.rng, wl, site)
-    pw = wl.site_ptr_words[site]
-    if pw < 0:
-        pw = int(wl.site_ptr_density[site] * (size // 8))
-    slot = mallocgc(heap, st.counters, tab, costs, p, size, pw, out_cost)
-    heap.slot_site[slot] = site
-    if pw > 0:
-        for j in range(heap.edges.shape[1]):
-            heap.edges[slot, j] = -1
-    st.counters[C_ALLOCS] += 1
-    st.counters[C_ALLOC_SITE_OBJECTS] += 1
-    return slot
-
-
-@hot_kernel
-def _write_pointer(st, costs, old, new, out_cost):
-    """A heap pointer store: its cost, and while marking the hybrid barrier's shading."""
+def write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, old, new,
+                  out_cost):
+    """A heap pointer store: its cost, and while marking the hybrid barrier's shading
+    of both the old and the new pointee (mbarrier.go; both are always recorded)."""
     out_cost[0] += costs.pointer_write
-    if st.counters[C_PHASE] == PHASE_MARK:
+    if c[C_PHASE] == PHASE_MARK:
         out_cost[0] += costs.write_barrier
-        shade(st.heap, st.gc, st.counters, costs, old, out_cost)
-        shade(st.heap, st.gc, st.counters, costs, new, out_cost)
+        shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, old, out_cost)
+        shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, new, out_cost)
 
 
 @hot_kernel
-def mutator_step(st, wl, rp, tab, costs, p):
-    """One unit of user work on P ``p``; returns its cycles, or -1 if no site allocates."""
-    out_cost = np.zeros(1)
-    site = pick_site(st)
-    if site < 0:
-        return -1
-    out_cost[0] += rp.compute_cycles_per_alloc
-    slot = alloc_site_object(st, wl, tab, costs, p, site, out_cost)
-    heap = st.heap
-    roots = st.gc.roots
-    # Fill pointer slots, allocating children depth first (explicit stack).
-    stack = st.scratch
-    top = 0
-    stack[0] = slot
-    stack[1] = site
-    top = 1
-    while top > 0:
-        top -= 1
-        obj = stack[2 * top]
-        s = stack[2 * top + 1]
-        off = wl.site_ref_off[s]
-        for j in range(wl.site_ref_n[s]):
-            kind = wl.ref_kind[off + j]
-            target = -1
-            if kind == REF_CHILD:
-                cs = wl.ref_site[off + j]
-                target = alloc_site_object(st, wl, tab, costs, p, cs, out_cost)
-                stack[2 * top] = target
-                stack[2 * top + 1] = cs
-                top += 1
-            elif kind == REF_RANDOM:
-                ts = wl.ref_site[off + j]
-                n = wl.site_root_len[ts]
-                target = roots[wl.site_root_base[ts] + next_below(st.rng, n)]
-            if target >= 0:
-                _write_pointer(st, costs, -1, target, out_cost)
-            heap.edges[obj, j] = target
-    # Publish the object in its site's roots; the reference it replaces is dropped.
-    kind = wl.site_life_kind[site]
-    base = wl.site_root_base[site]
-    n = wl.site_root_len[site]
-    idx = -1
-    if kind == LIFE_FIFO:
-        idx = base + st.site_cursor[site]
-        st.site_cursor[site] = (st.site_cursor[site] + 1) % n
-    elif kind == LIFE_EXPONENTIAL:
-        # Replace a uniformly random live object once the table is full: each
-        # object then survives a geometric number of the site's allocations
-        # with mean n, the discrete exponential lifetime.
-        if st.site_cursor[site] < n:
-            idx = base + st.site_cursor[site]
-            st.site_cursor[site] += 1
-        else:
-            idx = base + next_below(st.rng, n)
-    elif kind == LIFE_IMMORTAL:
-        idx = base + st.site_cursor[site]
-        st.site_cursor[site] += 1
-    if idx >= 0:
-        _write_pointer(st, costs, roots[idx], slot, out_cost)
-        roots[idx] = slot
-    st.site_allocs[site] += 1
-    if wl.site_max_allocs[site] >= 0 and st.site_allocs[site] >= wl.site_max_allocs[site]:
-        retire_site(st, wl, site)
-    return max(1, int(out_cost[0] + 0.5))
-
-
-@hot_kernel
-def _room_status(st, rp):
+def _room_status(c, spans, slot_span, page_span, rp):
     """ST_OK if one more mutator step cannot overflow any array, else what to grow."""
-    c = st.counters
     k = rp.max_step_objects
-    heap = st.heap
-    if c[C_N_SPAN_RECORDS] + k > heap.spans.shape[0]:
+    if c[C_N_SPAN_RECORDS] + k > spans.shape[0]:
         return ST_GROW_SPANS
-    if c[C_N_SLOTS_USED] + k * MAX_OBJS_PER_SPAN_ > heap.slot_span.shape[0]:
+    if c[C_N_SLOTS_USED] + k * MAX_OBJS_PER_SPAN_ > slot_span.shape[0]:
         return ST_GROW_SLOTS
-    if c[C_PAGES_MAPPED] + k * (rp.max_request_pages + HEAP_GROW_PAGES_) > heap.page_span.shape[0]:
+    if c[C_PAGES_MAPPED] + k * (rp.max_request_pages + HEAP_GROW_PAGES_) > page_span.shape[0]:
         return ST_GROW_PAGES
+    return ST_OK
+
+
+@kernel
+def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_alloc,
+                  slot_mark, slot_span, slot_ptr_words, slot_site, edges, tiny_slot,
+                  tiny_offset, alloc_by_class, page_span, gray, roots, rng, site_cdf,
+                  site_cursor, site_allocs, scratch, p_time, site_tab, site_weight,
+                  site_density, choice_bytes, choice_cdf, ref_kind, ref_site):
+    """Run P ``p``'s mutator until its clock passes ``q_end``; return a status.
+
+    One step: compute, pick a site, allocate its object and the children its
+    refs ask for (depth first, one allocation point), write their pointer
+    slots, publish the object in the site's roots. The arrays come in one by
+    one because this is the hot loop (see heap.py's note); the tuples are only
+    handed on to the cold paths (refill, large objects).
+    """
+    out_cost = np.zeros(1)
+    n_edges = edges.shape[1]
+    while p_time[p] < q_end and c[C_ALLOCS] < rp.max_allocs:
+        status = _room_status(c, spans, slot_span, page_span, rp)
+        if status != ST_OK:
+            return status
+        site = pick_site(rng, site_cdf)
+        if site < 0:
+            break
+        out_cost[0] = rp.compute_cycles_per_alloc
+        scratch[0] = site
+        scratch[1] = -1
+        scratch[2] = -1
+        top = 1
+        first = -1
+        while top > 0:
+            top -= 1
+            s = scratch[3 * top]
+            parent = scratch[3 * top + 1]
+            pj = scratch[3 * top + 2]
+            size = draw_size(rng, site_tab, choice_bytes, choice_cdf, s)
+            pw = site_tab[s, W_PTR_WORDS]
+            if pw < 0:
+                pw = int(site_density[s] * (size // 8))
+            slot, need = try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words,
+                                    alloc_by_class, tiny_slot, tiny_offset, c, costs, p, size,
+                                    pw, out_cost)
+            while slot < 0:
+                if need == NEED_LARGE:
+                    slot = large_alloc(heap, c, tab, costs, size, pw, out_cost)
+                else:
+                    refill(heap, c, tab, costs, p, need, out_cost)
+                    slot, need = try_malloc(spans, mcache, slot_alloc, slot_mark,
+                                            slot_ptr_words, alloc_by_class, tiny_slot,
+                                            tiny_offset, c, costs, p, size, pw, out_cost)
+            slot_site[slot] = s
+            c[C_ALLOCS] += 1
+            if pw > 0:
+                for j in range(n_edges):
+                    edges[slot, j] = -1
+            if parent >= 0:
+                edges[parent, pj] = slot
+                write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, -1,
+                              slot, out_cost)
+            else:
+                first = slot
+            off = site_tab[s, W_REF_OFF]
+            for j in range(site_tab[s, W_REF_N]):
+                kind = ref_kind[off + j]
+                if kind == REF_CHILD:
+                    scratch[3 * top] = ref_site[off + j]
+                    scratch[3 * top + 1] = slot
+                    scratch[3 * top + 2] = j
+                    top += 1
+                elif kind == REF_RANDOM:
+                    ts = ref_site[off + j]
+                    target = roots[site_tab[ts, W_ROOT_BASE]
+                                   + next_below(rng, site_tab[ts, W_ROOT_LEN])]
+                    edges[slot, j] = target
+                    if target >= 0:
+                        write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c,
+                                      costs, -1, target, out_cost)
+        # Publish the object in its site's roots; the reference it replaces is dropped.
+        kind = site_tab[site, W_LIFE_KIND]
+        base = site_tab[site, W_ROOT_BASE]
+        n = site_tab[site, W_ROOT_LEN]
+        idx = -1
+        if kind == LIFE_FIFO:
+            idx = base + site_cursor[site]
+            site_cursor[site] = (site_cursor[site] + 1) % n
+        elif kind == LIFE_EXPONENTIAL:
+            # Replace a uniformly random live object once the table is full: each
+            # object then survives a geometric number of the site's allocations
+            # with mean n, the discrete exponential lifetime.
+            if site_cursor[site] < n:
+                idx = base + site_cursor[site]
+                site_cursor[site] += 1
+            else:
+                idx = base + next_below(rng, n)
+        elif kind == LIFE_IMMORTAL:
+            idx = base + site_cursor[site]
+            site_cursor[site] += 1
+        if idx >= 0:
+            write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, roots[idx],
+                          first, out_cost)
+            roots[idx] = first
+        site_allocs[site] += 1
+        cap = site_tab[site, W_MAX_ALLOCS]
+        if cap >= 0 and site_allocs[site] >= cap:
+            retire_site(site_cdf, site_weight, site_tab, site_allocs)
+        cost = max(1, int(out_cost[0] + 0.5))
+        p_time[p] += cost
+        c[C_MUTATOR_CYCLES] += cost
     return ST_OK
 
 
@@ -279,6 +314,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
         ``ST_OK``, ``ST_DONE``, ``ST_RECORDS_FULL`` or ``ST_GROW_*``.
     """
     c = st.counters
+    heap = st.heap
     P = rp.gomaxprocs
     cyc_cap = st.rec.cycles.shape[0]
     tl_cap = st.rec.timeline.shape[0]
@@ -311,14 +347,15 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             c[C_IN_QUANTUM] = 1
         q_end = c[C_QUANTUM_END_CYCLES]
         for p in range(P):
-            while st.p_time[p] < q_end and c[C_ALLOCS] < rp.max_allocs:
-                status = _room_status(st, rp)
-                if status != ST_OK:
-                    return status
-                cost = mutator_step(st, wl, rp, tab, costs, p)
-                if cost < 0:
-                    break
-                st.p_time[p] += cost
-                c[C_MUTATOR_CYCLES] += cost
+            status = run_p_quantum(
+                heap, wl, rp, tab, costs, p, q_end, c, heap.spans, heap.mcache,
+                heap.slot_alloc, heap.slot_mark, heap.slot_span, heap.slot_ptr_words,
+                heap.slot_site, heap.edges, heap.tiny_slot, heap.tiny_offset,
+                heap.alloc_by_class, heap.page_span, st.gc.gray, st.gc.roots, st.rng,
+                st.site_cdf, st.site_cursor, st.site_allocs, st.scratch, st.p_time,
+                wl.site_tab, wl.site_weight, wl.site_ptr_density, wl.choice_bytes,
+                wl.choice_cdf, wl.ref_kind, wl.ref_site)
+            if status != ST_OK:
+                return status
         c[C_IN_QUANTUM] = 0
         c[C_NOW_CYCLES] = q_end

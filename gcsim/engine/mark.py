@@ -30,48 +30,57 @@ from gcsim.engine.state import (
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
+    W_ROOT_BASE,
+    W_ROOT_LEN,
 )
 
 
 @hot_kernel
-def shade(heap, gc, c, costs, slot, out_cost):
+def shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, slot, out_cost):
     """Grey a white object (greyobject): mark it and queue it if it has pointers."""
-    if slot < 0 or heap.slot_mark[slot] != 0:
+    if slot < 0 or slot_mark[slot] != 0:
         return
-    heap.slot_mark[slot] = 1
-    s = heap.slot_span[slot]
-    c[C_HEAP_MARKED_BYTES] += heap.spans[s]["elemsize"]
+    slot_mark[slot] = 1
+    c[C_HEAP_MARKED_BYTES] += spans[slot_span[slot]]["elemsize"]
     c[C_MARK_OBJECTS] += 1
-    if heap.slot_ptr_words[slot] > 0:
-        gc.gray[c[C_GRAY_LEN]] = slot
+    if slot_ptr_words[slot] > 0:
+        gray[c[C_GRAY_LEN]] = slot
         c[C_GRAY_LEN] += 1
     else:
         out_cost[0] += costs.mark_noscan_object
 
 
 @hot_kernel
-def scan_object(heap, gc, wl, c, costs, slot, out_cost):
+def scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, gray, roots,
+                site_tab, c, costs, slot, out_cost):
     """Scan one gray object (scanobject / Green Tea span scan of one object)."""
-    pw = heap.slot_ptr_words[slot]
+    pw = slot_ptr_words[slot]
     out_cost[0] += costs.mark_object + pw * costs.mark_scan_word
     c[C_MARK_SCAN_WORK] += pw * 8
-    site = heap.slot_site[slot]
+    site = slot_site[slot]
     if site <= -2:
         k = -2 - site
-        base = wl.site_root_base[k]
-        for i in range(wl.site_root_len[k]):
-            r = gc.roots[base + i]
+        base = site_tab[k, W_ROOT_BASE]
+        for i in range(site_tab[k, W_ROOT_LEN]):
+            r = roots[base + i]
             if r >= 0:
                 out_cost[0] += costs.mark_pointer
                 c[C_MARK_POINTERS] += 1
-                shade(heap, gc, c, costs, r, out_cost)
+                shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, r, out_cost)
     else:
-        for j in range(heap.edges.shape[1]):
-            e = heap.edges[slot, j]
+        for j in range(edges.shape[1]):
+            e = edges[slot, j]
             if e >= 0:
                 out_cost[0] += costs.mark_pointer
                 c[C_MARK_POINTERS] += 1
-                shade(heap, gc, c, costs, e, out_cost)
+                shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, e, out_cost)
+
+
+@kernel
+def shade_slot(heap, gc, c, costs, slot, out_cost):
+    """``shade`` for callers outside the mark loop (roots, tiny blocks, barriers)."""
+    shade(heap.slot_mark, heap.slot_span, heap.spans, heap.slot_ptr_words, gc.gray, c, costs,
+          slot, out_cost)
 
 
 @kernel
@@ -79,7 +88,7 @@ def mark_roots(heap, gc, wl, c, costs, globals_bytes, out_cost):
     """Scan the globals and shade every root table (markroot jobs)."""
     out_cost[0] += (globals_bytes // 8) * costs.mark_root_word
     for k in range(gc.root_table_slot.shape[0]):
-        shade(heap, gc, c, costs, gc.root_table_slot[k], out_cost)
+        shade_slot(heap, gc, c, costs, gc.root_table_slot[k], out_cost)
 
 
 @kernel
@@ -88,11 +97,21 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, out_cost):
 
     Returns True when the gray stack is empty.
     """
+    slot_mark = heap.slot_mark
+    slot_span = heap.slot_span
+    spans = heap.spans
+    slot_ptr_words = heap.slot_ptr_words
+    slot_site = heap.slot_site
+    edges = heap.edges
+    gray = gc.gray
+    roots = gc.roots
+    site_tab = wl.site_tab
     start = out_cost[0]
     while c[C_GRAY_LEN] > 0:
         if out_cost[0] - start >= budget_cycles:
             return False
         c[C_GRAY_LEN] -= 1
-        slot = gc.gray[c[C_GRAY_LEN]]
-        scan_object(heap, gc, wl, c, costs, slot, out_cost)
+        slot = gray[c[C_GRAY_LEN]]
+        scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, gray, roots,
+                    site_tab, c, costs, slot, out_cost)
     return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcsim.engine._jit import hot_kernel, kernel
+from gcsim.engine._jit import hot_kernel
 
 _MULT = np.uint64(2685821657736338717)
 _TWO53 = 1.0 / 9007199254740992.0  # 2**-53

@@ -332,26 +332,35 @@ class RunParams(NamedTuple):
 
 
 class Workload(NamedTuple):
-    """Allocation sites as flat arrays (built by gcsim.workload.compile)."""
+    """Allocation sites as flat arrays (built by gcsim.workload.compile).
 
-    site_weight: np.ndarray  # float64[n_sites]
-    site_size_dist: np.ndarray  # int64[n_sites]: DIST_*
-    site_size_min: np.ndarray  # int64[n_sites]: bytes
-    site_size_max: np.ndarray  # int64[n_sites]: bytes
-    site_choice_off: np.ndarray  # int64[n_sites]: first entry in choice_* (choice dist)
-    site_choice_n: np.ndarray  # int64[n_sites]
-    choice_bytes: np.ndarray  # int64[n_choices]
+    Per-site integers live in one table, ``site_tab[site, W_*]``, so the hot
+    loop takes one array instead of a dozen (see loop.py on why that matters).
+    """
+
+    site_tab: np.ndarray  # int64[n_sites, N_W]: columns W_*
+    site_weight: np.ndarray  # float64[n_sites]: relative allocation frequency
+    site_ptr_density: np.ndarray  # float64[n_sites]: used when W_PTR_WORDS is -1
+    choice_bytes: np.ndarray  # int64[n_choices]: sizes of "choice" distributions
     choice_cdf: np.ndarray  # float64[n_choices]: cumulative weights, per site ending at 1
-    site_ptr_words: np.ndarray  # int64[n_sites]: pointer words, -1 = use density
-    site_ptr_density: np.ndarray  # float64[n_sites]
-    site_life_kind: np.ndarray  # int64[n_sites]: LIFE_*
-    site_root_base: np.ndarray  # int64[n_sites]: first root slot of the site
-    site_root_len: np.ndarray  # int64[n_sites]: root slots (0 for transient)
-    site_max_allocs: np.ndarray  # int64[n_sites]: -1 = unlimited
-    site_ref_off: np.ndarray  # int64[n_sites]: first ref in ref_*
-    site_ref_n: np.ndarray  # int64[n_sites]
     ref_kind: np.ndarray  # int64[n_refs]: REF_*
     ref_site: np.ndarray  # int64[n_refs]: target site (child/random), -1 for nil
+
+
+# site_tab columns
+W_SIZE_DIST = 0  # DIST_*
+W_SIZE_MIN = 1  # bytes
+W_SIZE_MAX = 2  # bytes
+W_CHOICE_OFF = 3  # first entry in choice_* (choice distributions)
+W_CHOICE_N = 4
+W_PTR_WORDS = 5  # pointer words per object, -1 = from the density
+W_LIFE_KIND = 6  # LIFE_*
+W_ROOT_BASE = 7  # first root slot of the site
+W_ROOT_LEN = 8  # root slots (0 for transient)
+W_MAX_ALLOCS = 9  # -1 = unlimited
+W_REF_OFF = 10  # first ref in ref_*
+W_REF_N = 11
+N_W = 12
 
 
 DIST_FIXED = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gcsim.config import Config
+from gcsim.engine import state as S
 from gcsim.engine.state import (
     DIST_CHOICE,
     DIST_FIXED,
@@ -137,23 +138,25 @@ def compile_workload(cfg: Config) -> tuple[Workload, int]:
         for r in s.refs:
             ref_kind.append(_REFS[r.to])
             ref_site.append(index[r.site] if r.site is not None else -1)
+    site_tab = np.zeros((n, S.N_W), dtype=np.int64)
+    site_tab[:, S.W_SIZE_DIST] = size_dist
+    site_tab[:, S.W_SIZE_MIN] = size_min
+    site_tab[:, S.W_SIZE_MAX] = size_max
+    site_tab[:, S.W_CHOICE_OFF] = choice_off
+    site_tab[:, S.W_CHOICE_N] = choice_n
+    site_tab[:, S.W_PTR_WORDS] = ptr_words
+    site_tab[:, S.W_LIFE_KIND] = life_kind
+    site_tab[:, S.W_ROOT_BASE] = root_base
+    site_tab[:, S.W_ROOT_LEN] = root_len
+    site_tab[:, S.W_MAX_ALLOCS] = max_allocs
+    site_tab[:, S.W_REF_OFF] = ref_off
+    site_tab[:, S.W_REF_N] = ref_n
     wl = Workload(
+        site_tab=site_tab,
         site_weight=weight,
-        site_size_dist=size_dist,
-        site_size_min=size_min,
-        site_size_max=size_max,
-        site_choice_off=choice_off,
-        site_choice_n=choice_n,
+        site_ptr_density=ptr_density,
         choice_bytes=np.array(choice_bytes or [0], dtype=np.int64),
         choice_cdf=np.array(choice_cdf or [1.0], dtype=np.float64),
-        site_ptr_words=ptr_words,
-        site_ptr_density=ptr_density,
-        site_life_kind=life_kind,
-        site_root_base=root_base,
-        site_root_len=root_len,
-        site_max_allocs=max_allocs,
-        site_ref_off=ref_off,
-        site_ref_n=ref_n,
         ref_kind=np.array(ref_kind or [0], dtype=np.int64),
         ref_site=np.array(ref_site or [-1], dtype=np.int64),
     )
