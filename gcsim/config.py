@@ -78,6 +78,9 @@ class RunConfig:
         Lockstep quantum: Ps advance together by this much, 100..10_000_000.
     timeline_interval_ns : int
         Spacing of timeline samples, >= ``quantum_ns``.
+    final_gc : bool
+        Call ``runtime.GC()`` when the workload ends (a forced cycle, then a
+        complete sweep), as a program's last line before it reads MemStats.
     """
 
     seed: int = 1
@@ -87,6 +90,7 @@ class RunConfig:
     max_allocs: int | None = None
     quantum_ns: int = 10_000
     timeline_interval_ns: int = 1_000_000
+    final_gc: bool = False
 
 
 @dataclass(frozen=True)
@@ -477,7 +481,14 @@ def _parse_run(t: dict[str, Any]) -> RunConfig:
         max_allocs=max_allocs,
         quantum_ns=quantum,
         timeline_interval_ns=_req_int(timeline, "run.timeline_interval_ns", quantum),
+        final_gc=_bool(t.get("final_gc", d.final_gc), "run.final_gc"),
     )
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "true or false")
+    return value
 
 
 def _req_int(value: Any, key: str, lo: int, hi: int = _I64_MAX) -> int:
@@ -953,6 +964,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "max_allocs": _off(r.max_allocs),
             "quantum_ns": r.quantum_ns,
             "timeline_interval_ns": r.timeline_interval_ns,
+            "final_gc": r.final_gc,
         },
         "runtime": {"gogc": _off(cfg.runtime.gogc), "gomemlimit": _off(cfg.runtime.gomemlimit)},
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},

@@ -17,6 +17,7 @@ import numpy as np
 
 from gcsim.config import Config
 from gcsim.engine import state as S
+from gcsim.engine.gccycle import force_gc
 from gcsim.engine.init import init_run
 from gcsim.engine.loop import run_quanta, sample_timeline
 from gcsim.engine.rng import seed_state
@@ -124,6 +125,9 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
             st = S.grow_state(st, status)
         else:
             raise SimulationError(_state_summary(st, f"engine returned status {status}"))
+    if cfg.run.final_gc:
+        drain()
+        force_gc(st, wl, rp, costs)
     # A last timeline row at the end of the run.
     if st.counters[S.C_N_TIMELINE_RECORDS] >= st.rec.timeline.shape[0]:
         drain()

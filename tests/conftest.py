@@ -11,8 +11,13 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import Phase, settings
 
 from gcsim.config import Config, config_from_dict
+
+# ``pytest --hypothesis-profile=noshrink`` reports the first failing example
+# as found, without minutes of shrinking (examples that run the engine are slow).
+settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 TINY_RUN = {
     "run": {"seed": 1, "gomaxprocs": 2, "duration_s": 0.002, "quantum_ns": 10_000},

@@ -34,6 +34,20 @@ HEAP_MINIMUM_BYTES = 4 * MiB  # defaultHeapMinimum (src/runtime/mgcpacer.go)
 SWEEP_MIN_HEAP_DISTANCE_BYTES = MiB  # sweepMinHeapDistance (src/runtime/mgc.go)
 
 
+# --- workload columns ----------------------------------------------------------------------
+
+
+def site_col(wl: S.Workload, name: str) -> np.ndarray:
+    """Per-site int64 column ``name`` (``"root_base"``, ``"ref_n"``, ...).
+
+    Reads ``wl.site_tab[:, W_<NAME>]`` when the workload packs its per-site
+    integers in one table, else the flat ``wl.site_<name>`` array.
+    """
+    if hasattr(wl, "site_tab"):
+        return wl.site_tab[:, getattr(S, "W_" + name.upper())]
+    return getattr(wl, "site_" + name)
+
+
 # --- reachability --------------------------------------------------------------------------
 
 
@@ -41,6 +55,7 @@ def _graph_edges(st: S.State, wl: S.Workload) -> tuple[np.ndarray, np.ndarray, i
     """Directed edges (src, dst) of the object graph, with a virtual root node ``n``."""
     heap, gc = st.heap, st.gc
     n = heap.slot_alloc.shape[0]
+    root_base, root_len = site_col(wl, "root_base"), site_col(wl, "root_len")
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
     # virtual root -> every root table
@@ -52,7 +67,7 @@ def _graph_edges(st: S.State, wl: S.Workload) -> tuple[np.ndarray, np.ndarray, i
         t = gc.root_table_slot[k]
         if t < 0:
             continue
-        base, length = int(wl.site_root_base[k]), int(wl.site_root_len[k])
+        base, length = int(root_base[k]), int(root_len[k])
         r = gc.roots[base : base + length]
         r = r[r >= 0]
         src.append(np.full(r.shape[0], t, dtype=np.int64))
@@ -63,7 +78,7 @@ def _graph_edges(st: S.State, wl: S.Workload) -> tuple[np.ndarray, np.ndarray, i
         site = heap.slot_site
         ok = (heap.slot_ptr_words > 0) & (site >= 0)
         nref = np.zeros(n, dtype=np.int64)
-        nref[ok] = wl.site_ref_n[site[ok]]
+        nref[ok] = site_col(wl, "ref_n")[site[ok]]
         cols = np.arange(m)[None, :]
         use = (cols < nref[:, None]) & (heap.edges >= 0)
         rows, js = np.nonzero(use)
@@ -100,10 +115,11 @@ def reachable_naive(st: S.State, wl: S.Workload) -> np.ndarray:
         site = int(heap.slot_site[obj])
         if site <= -2:
             k = -2 - site
-            base = int(wl.site_root_base[k])
-            targets = [int(x) for x in gc.roots[base : base + int(wl.site_root_len[k])]]
+            base = int(site_col(wl, "root_base")[k])
+            targets = [int(x) for x in gc.roots[base : base + int(site_col(wl, "root_len")[k])]]
         elif site >= 0 and heap.slot_ptr_words[obj] > 0:
-            targets = [int(heap.edges[obj, j]) for j in range(int(wl.site_ref_n[site]))]
+            nref = int(site_col(wl, "ref_n")[site])
+            targets = [int(heap.edges[obj, j]) for j in range(nref)]
         else:
             targets = []
         for x in targets:

@@ -241,3 +241,18 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     rec[row]["cons_mark"] = st.fstate[F_CONS_MARK]
     c[C_N_CYCLE_RECORDS] = row + 1
     return pause
+
+
+@kernel
+def force_gc(st, wl, rp, costs):
+    """runtime.GC(): a forced cycle, then sweep everything before returning.
+
+    The calling goroutine does the sweeping, so the clock moves on by its cost.
+    """
+    run_gc_cycle_stw(st, wl, rp, costs, 1)
+    out_cost = np.zeros(1)
+    finish_sweep(st.heap, st.counters, costs, out_cost)
+    dt = int(out_cost[0])
+    st.counters[C_NOW_CYCLES] += dt
+    for p in range(rp.gomaxprocs):
+        st.p_time[p] += dt

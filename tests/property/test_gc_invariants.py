@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gcsim.config import Config, config_from_dict
@@ -39,6 +39,7 @@ from tests.reference import (
     heap_counts,
     reachable,
     reachable_naive,
+    site_col,
     walk_lists,
 )
 
@@ -210,7 +211,7 @@ def check_reachable_allocated(st: S.State, wl: S.Workload) -> np.ndarray:
     for k in range(gc.root_table_slot.shape[0]):
         if gc.root_table_slot[k] < 0:
             continue
-        base, n = int(wl.site_root_base[k]), int(wl.site_root_len[k])
+        base, n = int(site_col(wl, "root_base")[k]), int(site_col(wl, "root_len")[k])
         r = gc.roots[base : base + n]
         r = r[r >= 0]
         r = r[~_is_tiny(st, r)]
@@ -219,11 +220,12 @@ def check_reachable_allocated(st: S.State, wl: S.Workload) -> np.ndarray:
     # Child/random pointers hold objects of the ref's target site.
     m = heap.edges.shape[1]
     if m:
+        ref_off, ref_n = site_col(wl, "ref_off"), site_col(wl, "ref_n")
         objs = np.nonzero(reach & (heap.slot_ptr_words > 0) & (heap.slot_site >= 0))[0]
         for obj in objs[: 2000]:
             site = int(heap.slot_site[obj])
-            off = int(wl.site_ref_off[site])
-            for j in range(int(wl.site_ref_n[site])):
+            off = int(ref_off[site])
+            for j in range(int(ref_n[site])):
                 t = int(heap.edges[obj, j])
                 kind = int(wl.ref_kind[off + j])
                 if kind == S.REF_NIL:
@@ -334,6 +336,10 @@ def check_heap(st: S.State) -> None:
             assert 1 <= heap.tiny_offset[p] <= 16
 
 
+def _bucket(n: int) -> str:
+    return "0" if n == 0 else "1-3" if n <= 3 else "4-20" if n <= 20 else ">20"
+
+
 def _check_all(d: Driver) -> np.ndarray:
     check_heap(d.st)
     return check_reachable_allocated(d.st, d.wl)
@@ -354,6 +360,7 @@ def test_step_invariants(cfg: Config, checks: int) -> None:
         _check_all(d)
         until += step
     assert d.c[S.C_ALLOCS] > 0
+    event(f"GC cycles: {_bucket(int(d.c[S.C_NUM_GC]))}")
 
 
 def test_reachable_matches_naive_bfs() -> None:
@@ -407,6 +414,7 @@ def test_cycle_frees_exactly_the_unreachable(cfg: Config) -> None:
         assert c[S.C_UNSWEPT_SPANS] == 0 and not heap.slot_mark.any()
         check_heap(d.st)
         gcs_checked += 1
+    event(f"cycles checked: {_bucket(gcs_checked)}")
 
 
 # --- 3. determinism -----------------------------------------------------------------------------
@@ -457,6 +465,7 @@ def test_same_seed_same_run(seed: int) -> None:
 def test_heap_goal_formula(cfg: Config) -> None:
     r = simulate(cfg)
     cyc = r.cycles
+    event(f"GC cycles: {_bucket(cyc.size)}")
     gogc = cfg.runtime.gogc
     assert gogc is not None
     globals_bytes = cfg.workload.globals_bytes
