@@ -791,6 +791,7 @@ def test_config_to_dict_is_resolved() -> None:
         "max_allocs": "off",
         "quantum_ns": 10_000,
         "timeline_interval_ns": 1_000_000,
+        "final_gc": False,
     }
     assert d["runtime"] == {"gogc": 100, "gomemlimit": "off"}
     assert d["costs"] == {name: e.default_ns for name, e in COSTS.items()}
@@ -906,3 +907,11 @@ def test_configs_are_frozen() -> None:
     cfg = config_from_dict(minimal())
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.run.seed = 3  # type: ignore[misc]
+
+
+def test_final_gc_must_be_a_boolean() -> None:
+    raw = minimal()
+    raw.setdefault("run", {})["final_gc"] = "yes"
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(raw)
+    assert e.value.key == "run.final_gc" and "true or false" in str(e.value)
