@@ -6,6 +6,11 @@ Subcommands:
   one results folder, a short summary on stdout.
 - ``gcsim sizeclasses [--format table|csv] [--classic]``: Go's size-class
   table with the objects per span the runtime really uses.
+- ``gcsim trace FILE [--out DIR]``: the summary figures of a real program's
+  GODEBUG=gctrace=1 log (gcsim/tracecmd.py).
+- ``gcsim validate [NAMES] [--gogc LIST] [--gomaxprocs LIST] [--repeat N]``:
+  run twin workloads on real Go and on gcsim, tabulate the errors
+  (gcsim/validate/harness.py).
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -49,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("cache", help="manage the compiled-kernel cache")
     c.add_argument("action", choices=["clear"])
+
+    from gcsim.tracecmd import add_trace_parser
+    from gcsim.validate.harness import add_validate_parser
+
+    add_trace_parser(sub)
+    add_validate_parser(sub)
     return p
 
 
@@ -110,11 +121,24 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from gcsim.tracecmd import cmd_trace as run_trace
+
+    return run_trace(args)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from gcsim.validate.harness import cmd_validate as run_validate
+
+    return run_validate(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache}
+    handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
+                "trace": cmd_trace, "validate": cmd_validate}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

@@ -104,10 +104,22 @@ class RuntimeConfig:
     gomemlimit : int or None
         GOMEMLIMIT in bytes, > 0; None = no limit ("off"). TOML also takes a
         size string such as ``"64MiB"``.
+    greentea : bool
+        Green Tea marking (go1.27's default) or the classic marker
+        (``GOEXPERIMENT=nogreenteagc``): objects per span and mark costs.
+    gcstoptheworld : int
+        Go's ``GODEBUG=gcstoptheworld``: 0 = concurrent mark (default), 1 = mark
+        with the world stopped.
+    write_barrier : bool
+        False switches the write barrier off during marking. Unsafe, as it
+        would be in Go: only for showing what the barrier prevents.
     """
 
     gogc: int | None = 100
     gomemlimit: int | None = None
+    greentea: bool = True
+    gcstoptheworld: int = 0
+    write_barrier: bool = True
 
 
 @dataclass(frozen=True)
@@ -252,6 +264,10 @@ class SiteConfig:
         Targets of the first ``len(refs)`` pointer slots; the rest are nil.
     max_allocs : int or None
         Stop allocating from this site after this many allocations.
+    pointer_writes_per_alloc : float
+        Mutator pointer writes per allocation of this site: each moves a
+        pointer from one live object of the site to another (the store that
+        needs the write barrier while marking). 0..1000.
     """
 
     name: str
@@ -262,6 +278,7 @@ class SiteConfig:
     lifetime: Lifetime = Lifetime()
     refs: tuple[Ref, ...] = ()
     max_allocs: int | None = None
+    pointer_writes_per_alloc: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pointer_words is None and self.pointer_density is None:
@@ -504,10 +521,15 @@ def _req_num(value: Any, key: str, lo: float, hi: float = math.inf, lo_open: boo
 
 
 def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
-    _check_keys(t, "runtime", ("gogc", "gomemlimit"))
+    d = RuntimeConfig()
+    _check_keys(t, "runtime", tuple(f.name for f in fields(RuntimeConfig)))
     return RuntimeConfig(
         gogc=_int(t.get("gogc", 100), "runtime.gogc", 0, 1_000_000, off=True),
         gomemlimit=_size(t.get("gomemlimit", _OFF), "runtime.gomemlimit", 1, off=True),
+        greentea=_bool(t.get("greentea", d.greentea), "runtime.greentea"),
+        gcstoptheworld=_req_int(t.get("gcstoptheworld", d.gcstoptheworld),
+                                "runtime.gcstoptheworld", 0, 1),
+        write_barrier=_bool(t.get("write_barrier", d.write_barrier), "runtime.write_barrier"),
     )
 
 
@@ -521,6 +543,7 @@ _SITE_KEYS = (
     "lifetime",
     "refs",
     "max_allocs",
+    "pointer_writes_per_alloc",
 )
 
 
@@ -598,6 +621,15 @@ def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
             f"at most {min_words} ref{'' if min_words == 1 else 's'} (the pointer words of the "
             f"site's smallest object, {size.min_bytes} B)",
         )
+    writes = _req_num(t.get("pointer_writes_per_alloc", 0.0),
+                      f"{key}.pointer_writes_per_alloc", 0.0, 1000.0)
+    if writes > 0 and (not refs or lifetime.kind == "transient"):
+        raise ConfigError(
+            f"{key}.pointer_writes_per_alloc",
+            writes,
+            "0 unless the site has refs and a lifetime other than 'transient'",
+            "a pointer write moves a pointer between two live objects of the site",
+        )
     return SiteConfig(
         name=name,
         weight=weight,
@@ -607,6 +639,7 @@ def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
         lifetime=lifetime,
         refs=refs,
         max_allocs=max_allocs,
+        pointer_writes_per_alloc=writes,
     )
 
 
@@ -943,6 +976,7 @@ def _site_to_dict(s: SiteConfig) -> dict[str, Any]:
     if lt.mean_allocs is not None:
         d["lifetime"]["mean_allocs"] = lt.mean_allocs
     d["refs"] = [{"to": r.to} if r.site is None else {"to": r.to, "site": r.site} for r in s.refs]
+    d["pointer_writes_per_alloc"] = _f(s.pointer_writes_per_alloc)
     return d
 
 
@@ -966,7 +1000,13 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "timeline_interval_ns": r.timeline_interval_ns,
             "final_gc": r.final_gc,
         },
-        "runtime": {"gogc": _off(cfg.runtime.gogc), "gomemlimit": _off(cfg.runtime.gomemlimit)},
+        "runtime": {
+            "gogc": _off(cfg.runtime.gogc),
+            "gomemlimit": _off(cfg.runtime.gomemlimit),
+            "greentea": cfg.runtime.greentea,
+            "gcstoptheworld": cfg.runtime.gcstoptheworld,
+            "write_barrier": cfg.runtime.write_barrier,
+        },
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {
             "compute_ns_per_alloc": _f(w.compute_ns_per_alloc),

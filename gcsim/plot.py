@@ -47,6 +47,8 @@ from gcsim.units import MiB
 __all__ = [
     "STYLE",
     "new_figure",
+    "plot_goal_per_cycle",
+    "plot_heap_cycles",
     "plot_heap_timeline",
     "plot_mmu",
     "plot_pause_distribution",
@@ -298,6 +300,119 @@ def plot_pause_distribution(
         ax.set_xlabel("pause (µs)")
         ax.set_ylabel("fraction of pauses ≤ x")
         if label is not None and x.size:
+            ax.legend(loc="lower right")
+    return ax
+
+
+def plot_heap_cycles(
+    ax: Axes,
+    start_s: ArrayLike,
+    heap_start_mib: ArrayLike,
+    heap_end_mib: ArrayLike,
+    heap_live_mib: ArrayLike,
+    heap_goal_mib: ArrayLike,
+    *,
+    label: str | None = None,
+    color: str | None = None,
+    xlabel: str = "time since program start (s)",
+) -> Axes:
+    """Heap per GC cycle, as gctrace prints it: H0, H1, H2 and the goal over time.
+
+    One point per cycle at its start (``@T``): H0 (heap at GC start), H1 (heap
+    when marking ended, the cycle's peak), H2 (bytes marked, the live heap)
+    and the heap goal (dashed). Sizes are the MiB gctrace prints (whole MiB,
+    truncated). Call once per source to overlay, e.g. gcsim and real Go.
+
+    Parameters
+    ----------
+    ax : Axes
+        Target axes.
+    start_s : float64[n]
+        Cycle start (gctrace ``@T``), s; or any x such as the cycle number.
+    heap_start_mib, heap_end_mib, heap_live_mib : float64[n]
+        H0, H1 and H2 of each cycle, MiB.
+    heap_goal_mib : float64[n]
+        Heap goal of each cycle, MiB; non-finite values (GOGC=off) leave a gap.
+    label : str, optional
+        Prefix of the legend entries ("gcsim", "Go"); without it the entries
+        name the series only.
+    color : str, optional
+        One colour for all four series (overlaying sources); by default each
+        series has its own.
+    xlabel : str
+        x-axis label.
+
+    Returns
+    -------
+    Axes
+        ``ax``, with y "heap (MiB)".
+    """
+    t = _as_1d("start_s", start_s)
+    series = {
+        "heap_start_mib": _as_1d("heap_start_mib", heap_start_mib),
+        "heap_end_mib": _as_1d("heap_end_mib", heap_end_mib),
+        "heap_live_mib": _as_1d("heap_live_mib", heap_live_mib),
+        "heap_goal_mib": _as_1d("heap_goal_mib", heap_goal_mib),
+    }
+    for name, arr in series.items():
+        if arr.shape != t.shape:
+            raise ValueError(f"{name} has shape {arr.shape}, start_s has {t.shape}")
+    h0, h1, h2, goal = series.values()
+    goal = np.where(np.isfinite(goal), goal, np.nan)
+    prefix = f"{label}: " if label else ""
+    colors = [color] * 4 if color else [_C_ALLOC, _C_INUSE, _PALETTE[3], _C_GOAL]
+    with _styled():
+        ax.plot(t, h1, color=colors[0], marker="^", markersize=3, label=f"{prefix}H1 (mark end)")
+        ax.plot(t, h0, color=colors[1], marker="o", markersize=2, linewidth=0.8,
+                linestyle=(0, (1, 1)), label=f"{prefix}H0 (GC start)")
+        ax.plot(t, h2, color=colors[2], marker="v", markersize=3, linewidth=0.8,
+                label=f"{prefix}H2 (marked)")
+        ax.step(t, goal, where="post", color=colors[3], linestyle="--", label=f"{prefix}goal")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("heap (MiB)")
+        ax.set_ylim(bottom=0.0)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=4, borderaxespad=0.2,
+                  fontsize=7)
+    return ax
+
+
+def plot_goal_per_cycle(
+    ax: Axes,
+    gc_number: ArrayLike,
+    heap_goal_mib: ArrayLike,
+    *,
+    label: str | None = None,
+) -> Axes:
+    """Heap goal of each GC cycle against the cycle number (gctrace ``G MB goal``).
+
+    Call once per source to overlay (gcsim vs Go); a ``label`` draws a legend.
+
+    Parameters
+    ----------
+    ax : Axes
+        Target axes.
+    gc_number : int64[n]
+        Cycle numbers (gctrace ``gc N``).
+    heap_goal_mib : float64[n]
+        Goal of each cycle, MiB; non-finite values leave a gap.
+    label : str, optional
+        Legend entry.
+
+    Returns
+    -------
+    Axes
+        ``ax``, with x "GC cycle" and y "heap goal (MiB)".
+    """
+    n = _as_1d("gc_number", gc_number)
+    g = _as_1d("heap_goal_mib", heap_goal_mib)
+    if n.shape != g.shape:
+        raise ValueError(f"gc_number has shape {n.shape}, heap_goal_mib has {g.shape}")
+    with _styled():
+        ax.plot(n, np.where(np.isfinite(g), g, np.nan), marker=".", markersize=4, label=label)
+        ax.set_xlabel("GC cycle")
+        ax.set_ylabel("heap goal (MiB)")
+        ax.set_ylim(bottom=0.0)
+        if label is not None:
             ax.legend(loc="lower right")
     return ax
 

@@ -59,8 +59,8 @@ class RunResult:
 
 def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassTables, S.Costs]:
     """Compile ``cfg`` and build the initial engine state (root tables allocated)."""
-    tab = sizeclass_tables(greentea=True)
-    costs = compile_costs(cfg, greentea=True)
+    tab = sizeclass_tables(greentea=cfg.runtime.greentea)
+    costs = compile_costs(cfg, greentea=cfg.runtime.greentea)
     wl, n_roots = compile_workload(cfg)
     rp = compile_run_params(cfg)
     root_pages = int(wl.site_tab[:, S.W_ROOT_LEN].sum()) * 8 // 8192 + 64 * len(cfg.workload.sites)

@@ -6,6 +6,7 @@ scratch, from the state arrays alone, in plain NumPy/SciPy (no Numba, no
 engine code), so a test can compare the two at any step boundary:
 
 - :func:`reachable` - the object graph walked from the root tables;
+- :func:`black_to_white` - tri-color violations while marking;
 - :func:`heap_counts` - HeapAlloc, object and page counts, per-span and
   per-class allocation counts, free-page and released-page totals;
 - :func:`walk_lists` - every mcentral list followed link by link;
@@ -100,6 +101,25 @@ def reachable(st: S.State, wl: S.Workload) -> np.ndarray:
     order = order[order < n]
     out[order] = True
     return out
+
+
+def black_to_white(st: S.State, wl: S.Workload) -> np.ndarray:
+    """Pointers (src, dst) from a black object to a white one, as an int64[k, 2] array.
+
+    Black = marked and not on the gray stack; white = unmarked. While marking
+    with an insertion + deletion barrier the strong tri-color invariant says
+    there are none.
+    """
+    heap = st.heap
+    src, dst, n = _graph_edges(st, wl)
+    keep = src < n
+    src, dst = src[keep], dst[keep]
+    gray = np.zeros(n, dtype=bool)
+    gray[st.gc.gray[: int(st.counters[S.C_GRAY_LEN])]] = True
+    black = (heap.slot_mark != 0) & ~gray
+    white = heap.slot_mark == 0
+    bad = black[src] & white[dst]
+    return np.stack([src[bad], dst[bad]], axis=1)
 
 
 def reachable_naive(st: S.State, wl: S.Workload) -> np.ndarray:
@@ -240,3 +260,12 @@ def gogc_next_goal(heap_marked: int, stack_scan: int, globals_bytes: int, gogc: 
     goal = heap_marked + (heap_marked + stack_scan + globals_bytes) * gogc // 100
     goal = max(goal, HEAP_MINIMUM_BYTES * gogc // 100)
     return max(goal, heap_marked + SWEEP_MIN_HEAP_DISTANCE_BYTES)
+
+
+MIN_RUNWAY_BYTES = 64 << 10  # heapGoalInternal's minRunway (src/runtime/mgcpacer.go)
+
+
+def goal_in_force(committed_goal: int, triggered: int) -> int:
+    """The goal while a cycle runs: ``heapGoalInternal`` keeps it at least
+    ``minRunway`` past heapLive at the trigger (``c.triggered``)."""
+    return max(committed_goal, triggered + MIN_RUNWAY_BYTES)

@@ -2,23 +2,35 @@
 
 The phase structure is Go's (src/runtime/mgc.go, reference §2.2):
 
-1. gcStart, world running: finish sweeping the previous cycle's spans.
-2. Sweep termination (STW 1): stop the world, start the cycle's pacing
-   (``startCycle``), turn marking on (write barrier, allocate-black), grey
-   each P's tiny block, queue the roots.
-3. Mark: drain the gray queue. **This collector marks with the world
-   stopped** (as ``GODEBUG=gcstoptheworld=1`` does): every P is a dedicated
-   mark worker and the mark phase is part of the pause. Its CPU is reported
-   as background (dedicated) time; its wall time is the work divided over
-   GOMAXPROCS. The concurrent collector replaces this step.
-4. Mark termination (STW 2): ``endCycle`` (cons/mark), ``resetLive`` (heapLive
-   := bytes marked), marking off, sweepgen += 2 so every in-use span becomes
-   unswept, mcaches flushed (their spans were cached before sweep began, so
-   they go to the unswept lists and heapLive is not corrected; mcache.go
-   ``releaseAll``), then ``commit``: the next goal, trigger and sweep pacing.
+1. ``gc_start``, world running: finish sweeping the previous cycle's spans
+   (CPU charged to sweeping). Then sweep termination (STW 1): reset each P's
+   assist credit and the background credit, ``startCycle`` (H_T, goal with
+   the running-cycle floor, assist ratio), marking on (write barrier,
+   allocate-black), grey each P's tiny block, queue the roots (globals as
+   root-block work, the site root tables as gray objects).
+2. Concurrent mark, driven by the loop (loop.py): each quantum, dedicated
+   workers own their P, every other P gives ``fractional_goal`` of its time to
+   a fractional worker (startCycle's split of the 25 % goal, pacer.bg_workers);
+   mutators that allocate pay for it in assists (``gc_assist``: debit the slot
+   size, work off debt at assistWorkPerByte, at least 64 KiB of work at a time,
+   stealing background credit first, parking when no work is left); every
+   pointer store shades through the hybrid barrier.
+3. ``gc_mark_termination`` (STW 2), at the first quantum boundary with no
+   mark work left: ``endCycle`` (cons/mark from this cycle's assist share),
+   ``resetLive`` (heapLive := bytes marked), marking off, sweepgen += 2 so
+   every in-use span becomes unswept, mcaches flushed (their spans were
+   cached before sweep began, so they go to the unswept lists and heapLive is
+   not corrected; mcache.go ``releaseAll``), then ``commit``: next goal,
+   trigger and sweep pacing.
 
-Pause lengths are the cost table's fixed parts plus a per-P part for
-stopping and restarting each P.
+With ``gcstoptheworld = 1`` (``run_gc_cycle_stw``) step 2 runs with the world
+stopped: every P marks, the mark phase is part of the pause, and its wall time
+is the work divided over GOMAXPROCS.
+
+Pause lengths are the cost table's fixed parts plus a per-P part for stopping
+and restarting each P. Simplifications: the ragged barrier of mark
+completion is the quantum boundary (at most one quantum late); a parked
+assist waits for mark termination rather than for background credit.
 """
 
 from __future__ import annotations
@@ -28,8 +40,16 @@ import numpy as np
 from gcsim.engine._jit import kernel
 from gcsim.engine.gcsweeping import finish_sweep, pace_sweeper
 from gcsim.engine.heap import flush_mcache
-from gcsim.engine.mark import drain_mark_work, mark_roots, shade_slot
+from gcsim.engine.mark import (
+    drain_mark_work,
+    mark_roots,
+    mark_work_left,
+    scan_work_done,
+    shade_slot,
+)
 from gcsim.engine.pacer import (
+    GC_OVER_ASSIST_WORK,
+    assist_ratio,
     compute_trigger,
     cons_mark_update,
     heap_goal_effective,
@@ -37,6 +57,18 @@ from gcsim.engine.pacer import (
     memory_limit_heap_goal,
 )
 from gcsim.engine.state import (
+    C_BG_SCAN_CREDIT,
+    C_CYC_ASSIST_CYCLES,
+    C_CYC_BG_CYCLES,
+    C_CYC_FORCED,
+    C_CYC_HEAP_LIVE_START,
+    C_CYC_IDLE_CYCLES,
+    C_CYC_MARK_START,
+    C_CYC_START,
+    C_CYC_STW1_CYCLES,
+    C_CYC_TRIGGER,
+    C_CYC_TRIGGERED,
+    C_CYC_UNSWEPT,
     C_GC_CPU_CYCLES,
     C_GC_PENDING,
     C_GRAY_LEN,
@@ -45,6 +77,7 @@ from gcsim.engine.state import (
     C_HEAP_LIVE_BYTES,
     C_HEAP_MARKED_BYTES,
     C_HEAP_SCAN_BYTES,
+    C_LAST_HEAP_MARKED_BYTES,
     C_LAST_HEAP_SCAN_BYTES,
     C_LAST_STACK_SCAN_BYTES,
     C_MARK_OBJECTS,
@@ -63,6 +96,8 @@ from gcsim.engine.state import (
     C_SWEEPGEN,
     C_TRIGGER_BYTES,
     C_UNSWEPT_SPANS,
+    F_ASSIST_BYTES_PER_WORK,
+    F_ASSIST_WORK_PER_BYTE,
     F_CONS_MARK,
     F_CONS_MARK_HIST0,
     L_FULL_SWEPT,
@@ -87,7 +122,7 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
     """
     c = st.counters
     gogc_goal = heap_goal_gogc(
-        c[C_HEAP_MARKED_BYTES], c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, rp.gogc
+        c[C_LAST_HEAP_MARKED_BYTES], c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, rp.gogc
     )
     mem_goal = np.int64(np.iinfo(np.int64).max)
     if rp.memory_limit_bytes >= 0:
@@ -95,13 +130,13 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
         heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
         mem_goal = memory_limit_heap_goal(
             rp.memory_limit_bytes, mapped_ready, heap_free, c[C_HEAP_ALLOC_BYTES],
-            c[C_HEAP_MARKED_BYTES],
+            c[C_LAST_HEAP_MARKED_BYTES],
         )
     goal, min_trigger = heap_goal_effective(
         gogc_goal, mem_goal, c[C_SWEEP_DIST_MIN_TRIGGER], cycle_running, triggered_bytes
     )
     trigger = compute_trigger(
-        goal, min_trigger, c[C_HEAP_MARKED_BYTES], st.fstate[F_CONS_MARK],
+        goal, min_trigger, c[C_LAST_HEAP_MARKED_BYTES], st.fstate[F_CONS_MARK],
         c[C_LAST_HEAP_SCAN_BYTES], c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes,
     )
     c[C_HEAP_GOAL_BYTES] = goal
@@ -137,28 +172,33 @@ def _rotate_lists_after_sweepgen(heap, c):
 
 
 @kernel
-def run_gc_cycle_stw(st, wl, rp, costs, forced):
-    """Run one whole GC cycle starting at the current quantum boundary.
+def revise_assist_ratio(st, rp):
+    """Recompute assistWorkPerByte from the work left and the heap distance left (revise)."""
+    c = st.counters
+    wpb, bpw = assist_ratio(
+        rp.gogc, c[C_HEAP_LIVE_BYTES], c[C_HEAP_SCAN_BYTES], scan_work_done(c),
+        c[C_HEAP_GOAL_BYTES], c[C_CYC_TRIGGERED], c[C_LAST_HEAP_SCAN_BYTES],
+        c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, 0,
+    )
+    st.fstate[F_ASSIST_WORK_PER_BYTE] = wpb
+    st.fstate[F_ASSIST_BYTES_PER_WORK] = bpw
 
-    Writes one row of ``st.rec.cycles`` and advances every P's clock to the
-    end of mark termination. Returns the cycle's total pause, cycles.
-    """
+
+@kernel
+def gc_start(st, wl, rp, costs, forced):
+    """gcStart + sweep termination (STW 1), at the current quantum boundary."""
     heap = st.heap
     gc = st.gc
     c = st.counters
     P = rp.gomaxprocs
     out_cost = np.zeros(1)
-    t0 = c[C_NOW_CYCLES]
-    row = c[C_N_CYCLE_RECORDS]
-    rec = st.rec.cycles
-    heap_live_start = c[C_HEAP_LIVE_BYTES]
-    trigger_used = c[C_TRIGGER_BYTES]
-
-    # 1. Finish the previous cycle's sweep before stopping the world.
-    unswept_at_start = c[C_UNSWEPT_SPANS]
+    c[C_CYC_START] = c[C_NOW_CYCLES]
+    c[C_CYC_HEAP_LIVE_START] = c[C_HEAP_LIVE_BYTES]
+    c[C_CYC_TRIGGER] = c[C_TRIGGER_BYTES]
+    c[C_CYC_UNSWEPT] = c[C_UNSWEPT_SPANS]
+    c[C_CYC_FORCED] = forced
     finish_sweep(heap, c, costs, out_cost)
 
-    # 2. Sweep termination (STW 1).
     stw1 = int(costs.stw_sweep_term + P * costs.stw_per_p)
     c[C_PHASE] = PHASE_MARK
     c[C_HEAP_MARKED_BYTES] = 0
@@ -166,29 +206,55 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     c[C_MARK_OBJECTS] = 0
     c[C_MARK_POINTERS] = 0
     c[C_GRAY_LEN] = 0
-    triggered = c[C_HEAP_LIVE_BYTES]
+    c[C_BG_SCAN_CREDIT] = 0
+    c[C_CYC_ASSIST_CYCLES] = 0
+    c[C_CYC_BG_CYCLES] = 0
+    c[C_CYC_IDLE_CYCLES] = 0
+    for p in range(P):
+        st.p_assist_bytes[p] = 0
+        st.p_frac_cycles[p] = 0
+    c[C_CYC_TRIGGERED] = c[C_HEAP_LIVE_BYTES]
+    commit_pacer(st, rp, True, c[C_CYC_TRIGGERED])
     for p in range(P):
         shade_slot(heap, gc, c, costs, heap.tiny_slot[p], out_cost)
+    mark_roots(heap, gc, c, costs, rp.globals_bytes, out_cost)
+    revise_assist_ratio(st, rp)
+    c[C_GC_PENDING] = 0
 
-    # 3. Mark with the world stopped: every P marks, perfectly parallel.
-    out_cost[0] = 0.0
-    mark_roots(heap, gc, wl, c, costs, rp.globals_bytes, out_cost)
-    drain_mark_work(heap, gc, wl, c, costs, np.inf, out_cost)
-    mark_work_cycles = int(out_cost[0])
-    mark_wall = (mark_work_cycles + P - 1) // P
+    t = c[C_NOW_CYCLES] + stw1
+    for p in range(P):
+        st.p_time[p] = t
+    c[C_NOW_CYCLES] = t
+    c[C_CYC_MARK_START] = t
+    c[C_CYC_STW1_CYCLES] = stw1
+    c[C_GC_CPU_CYCLES] += stw1 * P
 
-    # 4. Mark termination (STW 2).
+
+@kernel
+def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
+    """Mark termination (STW 2) at the current quantum boundary; writes the cycle's row.
+
+    ``mark_pause_cycles`` is the part of the mark phase run with the world
+    stopped (gcstoptheworld=1), 0 for the concurrent collector.
+    """
+    heap = st.heap
+    c = st.counters
+    P = rp.gomaxprocs
+    now = c[C_NOW_CYCLES]
     stw2 = int(costs.stw_mark_term + P * costs.stw_per_p)
     heap_live_end = c[C_HEAP_LIVE_BYTES]
     heap_marked = c[C_HEAP_MARKED_BYTES]
     goal_in_force = c[C_HEAP_GOAL_BYTES]
     scan_work = c[C_MARK_SCAN_WORK]
+    mark_wall = now - c[C_CYC_MARK_START]
     cons_mark, _, _ = cons_mark_update(
-        heap_live_end, triggered, scan_work + rp.globals_bytes, 0, 0, mark_wall, P,
-        st.fstate[F_CONS_MARK], st.fstate[F_CONS_MARK_HIST0:F_CONS_MARK_HIST0 + 4],
+        heap_live_end, c[C_CYC_TRIGGERED], scan_work_done(c), c[C_CYC_ASSIST_CYCLES],
+        c[C_CYC_IDLE_CYCLES], mark_wall, P, st.fstate[F_CONS_MARK],
+        st.fstate[F_CONS_MARK_HIST0:F_CONS_MARK_HIST0 + 4],
     )
     st.fstate[F_CONS_MARK] = cons_mark
     c[C_HEAP_LIVE_BYTES] = heap_marked
+    c[C_LAST_HEAP_MARKED_BYTES] = heap_marked
     c[C_HEAP_SCAN_BYTES] = scan_work
     c[C_LAST_HEAP_SCAN_BYTES] = scan_work
     c[C_LAST_STACK_SCAN_BYTES] = 0
@@ -204,30 +270,31 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     pace_sweeper(heap, c, c[C_PAGES_INUSE], c[C_TRIGGER_BYTES])
     c[C_GC_PENDING] = 0
 
-    pause = stw1 + mark_wall + stw2
-    t_end = t0 + pause
+    t_end = now + stw2
     for p in range(P):
         st.p_time[p] = t_end
     c[C_NOW_CYCLES] = t_end
-    c[C_GC_CPU_CYCLES] += pause * P
+    c[C_GC_CPU_CYCLES] += stw2 * P
 
+    rec = st.rec.cycles
+    row = c[C_N_CYCLE_RECORDS]
     rec[row]["gc_number"] = c[C_NUM_GC]
-    rec[row]["forced"] = forced
-    rec[row]["start_cycles"] = t0
-    rec[row]["mark_start_cycles"] = t0 + stw1
-    rec[row]["mark_term_start_cycles"] = t0 + stw1 + mark_wall
+    rec[row]["forced"] = c[C_CYC_FORCED]
+    rec[row]["start_cycles"] = c[C_CYC_START]
+    rec[row]["mark_start_cycles"] = c[C_CYC_MARK_START]
+    rec[row]["mark_term_start_cycles"] = now
     rec[row]["end_cycles"] = t_end
-    rec[row]["sweep_term_pause_cycles"] = stw1
-    rec[row]["mark_pause_cycles"] = mark_wall
+    rec[row]["sweep_term_pause_cycles"] = c[C_CYC_STW1_CYCLES]
+    rec[row]["mark_pause_cycles"] = mark_pause_cycles
     rec[row]["mark_term_pause_cycles"] = stw2
-    rec[row]["assist_cycles"] = 0
-    rec[row]["background_cycles"] = mark_work_cycles
-    rec[row]["idle_cycles"] = 0
-    rec[row]["heap_live_start_bytes"] = heap_live_start
+    rec[row]["assist_cycles"] = c[C_CYC_ASSIST_CYCLES]
+    rec[row]["background_cycles"] = c[C_CYC_BG_CYCLES]
+    rec[row]["idle_cycles"] = c[C_CYC_IDLE_CYCLES]
+    rec[row]["heap_live_start_bytes"] = c[C_CYC_HEAP_LIVE_START]
     rec[row]["heap_live_end_bytes"] = heap_live_end
     rec[row]["heap_marked_bytes"] = heap_marked
     rec[row]["heap_goal_bytes"] = goal_in_force
-    rec[row]["trigger_bytes"] = trigger_used
+    rec[row]["trigger_bytes"] = c[C_CYC_TRIGGER]
     rec[row]["next_goal_bytes"] = c[C_HEAP_GOAL_BYTES]
     rec[row]["next_trigger_bytes"] = c[C_TRIGGER_BYTES]
     rec[row]["heap_scan_work_bytes"] = scan_work
@@ -235,24 +302,112 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     rec[row]["globals_scan_bytes"] = rp.globals_bytes
     rec[row]["objects_marked"] = c[C_MARK_OBJECTS]
     rec[row]["pointers_followed"] = c[C_MARK_POINTERS]
-    rec[row]["unswept_spans_at_start"] = unswept_at_start
+    rec[row]["unswept_spans_at_start"] = c[C_CYC_UNSWEPT]
     rec[row]["heap_alloc_end_bytes"] = c[C_HEAP_ALLOC_BYTES]
     rec[row]["heap_inuse_end_bytes"] = c[C_PAGES_INUSE] * PAGE_BYTES_
     rec[row]["cons_mark"] = st.fstate[F_CONS_MARK]
     c[C_N_CYCLE_RECORDS] = row + 1
-    return pause
+
+
+@kernel
+def run_gc_cycle_stw(st, wl, rp, costs, forced):
+    """A whole cycle with marking done while the world is stopped (gcstoptheworld=1).
+
+    Every P marks, perfectly parallel: the mark phase's wall time is the work
+    over GOMAXPROCS, and it is pause. Its CPU is reported as dedicated-worker
+    time.
+    """
+    c = st.counters
+    gc_start(st, wl, rp, costs, forced)
+    out_cost = np.zeros(1)
+    drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
+    work = int(out_cost[0])
+    P = rp.gomaxprocs
+    mark_wall = (work + P - 1) // P
+    c[C_CYC_BG_CYCLES] = work
+    c[C_NOW_CYCLES] += mark_wall
+    c[C_GC_CPU_CYCLES] += mark_wall * P
+    gc_mark_termination(st, wl, rp, costs, mark_wall)
+
+
+@kernel
+def mark_worker(st, wl, costs, budget_cycles):
+    """A background worker's slice: drain up to ``budget_cycles``; return cycles used.
+
+    Its scan work becomes background credit that assists can steal.
+    """
+    c = st.counters
+    out_cost = np.zeros(1)
+    w0 = scan_work_done(c)
+    drain_mark_work(st.heap, st.gc, wl, c, costs, budget_cycles, np.iinfo(np.int64).max,
+                    out_cost)
+    c[C_BG_SCAN_CREDIT] += scan_work_done(c) - w0
+    used = int(out_cost[0] + 0.5)
+    c[C_CYC_BG_CYCLES] += used
+    c[C_GC_CPU_CYCLES] += used
+    return used
+
+
+@kernel
+def gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p, out_cost):
+    """gcAssistAlloc for P ``p``'s goroutine, whose credit went negative.
+
+    Returns True if the goroutine must park (still in debt, no work left).
+    """
+    debt = -p_assist_bytes[p]
+    wpb = fstate[F_ASSIST_WORK_PER_BYTE]
+    bpw = fstate[F_ASSIST_BYTES_PER_WORK]
+    work = int(wpb * debt)
+    if work < GC_OVER_ASSIST_WORK:
+        work = GC_OVER_ASSIST_WORK
+    # 1. Steal background credit.
+    credit = c[C_BG_SCAN_CREDIT]
+    if credit > 0:
+        steal = min(credit, work)
+        c[C_BG_SCAN_CREDIT] -= steal
+        p_assist_bytes[p] += int(bpw * steal)
+        work -= steal
+        if p_assist_bytes[p] >= 0:
+            return False
+    # 2. Do the rest of the work ourselves (gcDrainN).
+    before = out_cost[0]
+    w0 = scan_work_done(c)
+    drain_mark_work(heap, gc, wl, c, costs, np.inf, work, out_cost)
+    done = scan_work_done(c) - w0
+    p_assist_bytes[p] += 1 + int(bpw * done)
+    spent = int(out_cost[0] - before + 0.5)
+    c[C_CYC_ASSIST_CYCLES] += spent
+    c[C_GC_CPU_CYCLES] += spent
+    return p_assist_bytes[p] < 0 and not mark_work_left(c)
 
 
 @kernel
 def force_gc(st, wl, rp, costs):
-    """runtime.GC(): a forced cycle, then sweep everything before returning.
+    """runtime.GC() when no goroutine has work left: a forced cycle, then a full sweep.
 
-    The calling goroutine does the sweeping, so the clock moves on by its cost.
+    The caller blocks and every other P is idle, so marking runs concurrently
+    on all Ps: the background workers' 25 % share plus idle-priority workers
+    on the rest (their time is excluded from GCCPUFraction, as in Go). The
+    calling goroutine sweeps everything before returning, so the clock moves
+    on by that cost.
     """
-    run_gc_cycle_stw(st, wl, rp, costs, 1)
+    c = st.counters
+    P = rp.gomaxprocs
+    if c[C_PHASE] != PHASE_MARK:
+        gc_start(st, wl, rp, costs, 1)
     out_cost = np.zeros(1)
-    finish_sweep(st.heap, st.counters, costs, out_cost)
+    drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
+    work = int(out_cost[0])
+    mark_wall = (work + P - 1) // P
+    background = min(work, int(0.25 * mark_wall * P))
+    c[C_CYC_BG_CYCLES] += background
+    c[C_CYC_IDLE_CYCLES] += work - background
+    c[C_GC_CPU_CYCLES] += background
+    c[C_NOW_CYCLES] += mark_wall
+    gc_mark_termination(st, wl, rp, costs, 0)
+    out_cost[0] = 0.0
+    finish_sweep(st.heap, c, costs, out_cost)
     dt = int(out_cost[0])
-    st.counters[C_NOW_CYCLES] += dt
-    for p in range(rp.gomaxprocs):
-        st.p_time[p] += dt
+    c[C_NOW_CYCLES] += dt
+    for p in range(P):
+        st.p_time[p] = c[C_NOW_CYCLES]

@@ -29,17 +29,29 @@ from __future__ import annotations
 import numpy as np
 
 from gcsim.engine._jit import hot_kernel, kernel
-from gcsim.engine.gccycle import commit_pacer, run_gc_cycle_stw
+from gcsim.engine.gccycle import (
+    commit_pacer,
+    gc_assist,
+    gc_mark_termination,
+    gc_start,
+    mark_worker,
+    revise_assist_ratio,
+    run_gc_cycle_stw,
+)
 from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
-from gcsim.engine.mark import shade
+from gcsim.engine.mark import mark_work_left, shade
 from gcsim.engine.rng import next_below, next_float
 from gcsim.engine.state import (
     C_ALLOCS,
+    C_ASSIST_PARKED,
+    C_CYC_ASSIST_CYCLES,
+    C_CYC_MARK_START,
     C_GC_CPU_CYCLES,
     C_GC_PENDING,
     C_HEAP_ALLOC_BYTES,
     C_HEAP_GOAL_BYTES,
     C_HEAP_LIVE_BYTES,
+    C_IDLE_CYCLES,
     C_IN_QUANTUM,
     C_MUTATOR_CYCLES,
     C_N_CYCLE_RECORDS,
@@ -85,6 +97,7 @@ from gcsim.engine.state import (
 )
 
 PAGE_BYTES_ = 8192
+TINY_SIZE_BYTES_ = 16
 HEAP_GROW_PAGES_ = 512
 MAX_OBJS_PER_SPAN_ = 1024
 
@@ -138,12 +151,13 @@ def retire_site(site_cdf, site_weight, site_tab, site_allocs):
 
 
 @hot_kernel
-def write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, old, new,
-                  out_cost):
+def write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb_enabled, old,
+                  new, out_cost):
     """A heap pointer store: its cost, and while marking the hybrid barrier's shading
-    of both the old and the new pointee (mbarrier.go; both are always recorded)."""
+    of both the old and the new pointee (mbarrier.go; both are always recorded).
+    ``wb_enabled`` False drops the barrier (runtime.write_barrier = false)."""
     out_cost[0] += costs.pointer_write
-    if c[C_PHASE] == PHASE_MARK:
+    if wb_enabled and c[C_PHASE] == PHASE_MARK:
         out_cost[0] += costs.write_barrier
         shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, old, out_cost)
         shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, new, out_cost)
@@ -163,11 +177,12 @@ def _room_status(c, spans, slot_span, page_span, rp):
 
 
 @kernel
-def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_alloc,
+def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_bytes, spans,
+                  mcache, slot_alloc,
                   slot_mark, slot_span, slot_ptr_words, slot_site, edges, tiny_slot,
                   tiny_offset, alloc_by_class, page_span, gray, roots, rng, site_cdf,
                   site_cursor, site_allocs, scratch, p_time, site_tab, site_weight,
-                  site_density, choice_bytes, choice_cdf, ref_kind, ref_site):
+                  site_density, site_writes, choice_bytes, choice_cdf, ref_kind, ref_site):
     """Run P ``p``'s mutator until its clock passes ``q_end``; return a status.
 
     One step: compute, pick a site, allocate its object and the children its
@@ -178,6 +193,8 @@ def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_all
     """
     out_cost = np.zeros(1)
     n_edges = edges.shape[1]
+    wb = rp.write_barrier != 0
+    assists = rp.stw_mark == 0
     while p_time[p] < q_end and c[C_ALLOCS] < rp.max_allocs:
         status = _room_status(c, spans, slot_span, page_span, rp)
         if status != ST_OK:
@@ -186,6 +203,8 @@ def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_all
         if site < 0:
             break
         out_cost[0] = rp.compute_cycles_per_alloc
+        assist0 = c[C_CYC_ASSIST_CYCLES]
+        parked = False
         scratch[0] = site
         scratch[1] = -1
         scratch[2] = -1
@@ -213,13 +232,22 @@ def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_all
                                             tiny_offset, c, costs, p, size, pw, out_cost)
             slot_site[slot] = s
             c[C_ALLOCS] += 1
+            if c[C_PHASE] == PHASE_MARK and assists:
+                # Assist debit: the slot size (a tiny request: its own size).
+                if pw == 0 and size < TINY_SIZE_BYTES_:
+                    p_assist_bytes[p] -= size
+                else:
+                    p_assist_bytes[p] -= spans[slot_span[slot]]["elemsize"]
+                if p_assist_bytes[p] < 0 and not parked:
+                    parked = gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p,
+                                       out_cost)
             if pw > 0:
                 for j in range(n_edges):
                     edges[slot, j] = -1
             if parent >= 0:
                 edges[parent, pj] = slot
-                write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, -1,
-                              slot, out_cost)
+                write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb,
+                              -1, slot, out_cost)
             else:
                 first = slot
             off = site_tab[s, W_REF_OFF]
@@ -237,7 +265,7 @@ def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_all
                     edges[slot, j] = target
                     if target >= 0:
                         write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c,
-                                      costs, -1, target, out_cost)
+                                      costs, wb, -1, target, out_cost)
         # Publish the object in its site's roots; the reference it replaces is dropped.
         kind = site_tab[site, W_LIFE_KIND]
         base = site_tab[site, W_ROOT_BASE]
@@ -259,16 +287,43 @@ def run_p_quantum(heap, wl, rp, tab, costs, p, q_end, c, spans, mcache, slot_all
             idx = base + site_cursor[site]
             site_cursor[site] += 1
         if idx >= 0:
-            write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, roots[idx],
-                          first, out_cost)
+            write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb,
+                          roots[idx], first, out_cost)
             roots[idx] = first
+        # Mutator pointer writes: move a pointer between two live objects of the site.
+        w = site_writes[site]
+        if w > 0.0:
+            n_writes = int(w)
+            if next_float(rng) < w - n_writes:
+                n_writes += 1
+            for _ in range(n_writes):
+                a = roots[base + next_below(rng, n)]
+                b = roots[base + next_below(rng, n)]
+                if a < 0 or b < 0:
+                    continue
+                j = next_below(rng, site_tab[site, W_REF_N])
+                moved = edges[b, j]
+                write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb,
+                              edges[a, j], moved, out_cost)
+                edges[a, j] = moved
+                write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb,
+                              moved, -1, out_cost)
+                edges[b, j] = -1
         site_allocs[site] += 1
         cap = site_tab[site, W_MAX_ALLOCS]
         if cap >= 0 and site_allocs[site] >= cap:
             retire_site(site_cdf, site_weight, site_tab, site_allocs)
         cost = max(1, int(out_cost[0] + 0.5))
         p_time[p] += cost
-        c[C_MUTATOR_CYCLES] += cost
+        c[C_MUTATOR_CYCLES] += cost - (c[C_CYC_ASSIST_CYCLES] - assist0)
+        if parked:
+            # Still in debt with no work to do: wait on the assist queue until
+            # marking ends (at the next quantum boundary).
+            if p_time[p] < q_end:
+                c[C_IDLE_CYCLES] += q_end - p_time[p]
+                p_time[p] = q_end
+            c[C_ASSIST_PARKED] += 1
+            break
     return ST_OK
 
 
@@ -329,11 +384,17 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 return ST_OK
             if c[C_N_CYCLE_RECORDS] >= cyc_cap or c[C_N_TIMELINE_RECORDS] >= tl_cap:
                 return ST_RECORDS_FULL
-            if c[C_GC_PENDING] != 0:
-                pause = run_gc_cycle_stw(st, wl, rp, costs, 0)
-                # The cycle may have crossed timeline samples: catch up once.
-                if pause >= 0:
+            if c[C_PHASE] == PHASE_MARK:
+                if not mark_work_left(c):
+                    gc_mark_termination(st, wl, rp, costs, 0)
                     continue
+                revise_assist_ratio(st, rp)
+            elif c[C_GC_PENDING] != 0:
+                if rp.stw_mark != 0:
+                    run_gc_cycle_stw(st, wl, rp, costs, 0)
+                else:
+                    gc_start(st, wl, rp, costs, 0)
+                continue
             if rp.memory_limit_bytes >= 0:
                 commit_pacer(st, rp, False, 0)
                 if c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
@@ -347,13 +408,33 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             c[C_IN_QUANTUM] = 1
         q_end = c[C_QUANTUM_END_CYCLES]
         for p in range(P):
+            if (c[C_PHASE] == PHASE_MARK and st.p_time[p] < q_end
+                    and st.p_worker_quantum[p] != q_end):
+                st.p_worker_quantum[p] = q_end
+                # Background workers: a dedicated one owns its P while there is work;
+                # a fractional one takes fractional_goal of each P's quantum.
+                if p < rp.dedicated_workers:
+                    budget = q_end - st.p_time[p]
+                else:
+                    # Go schedules the fractional worker while the P's fractional
+                    # time over the elapsed mark time is under the goal, so a
+                    # quantum lost to a long assist is made up later.
+                    elapsed = q_end - c[C_CYC_MARK_START]
+                    budget = rp.fractional_goal * elapsed - st.p_frac_cycles[p]
+                    budget = min(budget, q_end - st.p_time[p])
+                if budget > 0 and mark_work_left(c):
+                    used = mark_worker(st, wl, costs, budget)
+                    st.p_time[p] += used
+                    if p >= rp.dedicated_workers:
+                        st.p_frac_cycles[p] += used
             status = run_p_quantum(
-                heap, wl, rp, tab, costs, p, q_end, c, heap.spans, heap.mcache,
+                heap, st.gc, wl, rp, tab, costs, p, q_end, c, st.fstate, st.p_assist_bytes,
+                heap.spans, heap.mcache,
                 heap.slot_alloc, heap.slot_mark, heap.slot_span, heap.slot_ptr_words,
                 heap.slot_site, heap.edges, heap.tiny_slot, heap.tiny_offset,
                 heap.alloc_by_class, heap.page_span, st.gc.gray, st.gc.roots, st.rng,
                 st.site_cdf, st.site_cursor, st.site_allocs, st.scratch, st.p_time,
-                wl.site_tab, wl.site_weight, wl.site_ptr_density, wl.choice_bytes,
+                wl.site_tab, wl.site_weight, wl.site_ptr_density, wl.site_writes, wl.choice_bytes,
                 wl.choice_cdf, wl.ref_kind, wl.ref_site)
             if status != ST_OK:
                 return status

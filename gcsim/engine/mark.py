@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.state import (
+    C_GLOBALS_SCAN_DONE,
+    C_GLOBALS_WORK_LEFT,
     C_GRAY_LEN,
     C_HEAP_MARKED_BYTES,
     C_MARK_OBJECTS,
@@ -33,6 +35,11 @@ from gcsim.engine.state import (
     W_ROOT_BASE,
     W_ROOT_LEN,
 )
+
+ROOT_BLOCK_BYTES = 256 << 10  # rootBlockBytes: one data/BSS root job (mgcmark.go)
+OBLET_WORDS = (128 << 10) // 8  # maxObletBytes: large objects are scanned 128 KiB at a time
+OBLET_SHIFT = 40  # gray entries: slot | oblet << OBLET_SHIFT
+OBLET_SLOT_MASK = (1 << OBLET_SHIFT) - 1
 
 
 @hot_kernel
@@ -52,28 +59,46 @@ def shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, slot, out
 
 @hot_kernel
 def scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, gray, roots,
-                site_tab, c, costs, slot, out_cost):
-    """Scan one gray object (scanobject / Green Tea span scan of one object)."""
-    pw = slot_ptr_words[slot]
-    out_cost[0] += costs.mark_object + pw * costs.mark_scan_word
-    c[C_MARK_SCAN_WORK] += pw * 8
+                site_tab, c, costs, entry, out_cost):
+    """Scan one gray entry (scanobject / Green Tea span scan of one object).
+
+    ``entry`` is a slot id, or for a root table bigger than one oblet
+    ``slot | oblet << OBLET_SHIFT``: like Go, the first scan of a large object
+    queues its other 128 KiB oblets as separate work, so no single scan step
+    holds a worker much longer than ~100 us.
+    """
+    slot = entry & OBLET_SLOT_MASK
+    oblet = entry >> OBLET_SHIFT
     site = slot_site[slot]
     if site <= -2:
         k = -2 - site
+        n = site_tab[k, W_ROOT_LEN]
+        if oblet == 0:
+            n_oblets = (n + OBLET_WORDS - 1) // OBLET_WORDS
+            for o in range(1, n_oblets):
+                gray[c[C_GRAY_LEN]] = slot | (o << OBLET_SHIFT)
+                c[C_GRAY_LEN] += 1
+        lo = oblet * OBLET_WORDS
+        hi = min(n, lo + OBLET_WORDS)
+        out_cost[0] += costs.mark_object + (hi - lo) * costs.mark_scan_word
+        c[C_MARK_SCAN_WORK] += (hi - lo) * 8
         base = site_tab[k, W_ROOT_BASE]
-        for i in range(site_tab[k, W_ROOT_LEN]):
+        for i in range(lo, hi):
             r = roots[base + i]
             if r >= 0:
                 out_cost[0] += costs.mark_pointer
                 c[C_MARK_POINTERS] += 1
                 shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, r, out_cost)
-    else:
-        for j in range(edges.shape[1]):
-            e = edges[slot, j]
-            if e >= 0:
-                out_cost[0] += costs.mark_pointer
-                c[C_MARK_POINTERS] += 1
-                shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, e, out_cost)
+        return
+    pw = slot_ptr_words[slot]
+    out_cost[0] += costs.mark_object + pw * costs.mark_scan_word
+    c[C_MARK_SCAN_WORK] += pw * 8
+    for j in range(edges.shape[1]):
+        e = edges[slot, j]
+        if e >= 0:
+            out_cost[0] += costs.mark_pointer
+            c[C_MARK_POINTERS] += 1
+            shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, e, out_cost)
 
 
 @kernel
@@ -84,18 +109,40 @@ def shade_slot(heap, gc, c, costs, slot, out_cost):
 
 
 @kernel
-def mark_roots(heap, gc, wl, c, costs, globals_bytes, out_cost):
-    """Scan the globals and shade every root table (markroot jobs)."""
-    out_cost[0] += (globals_bytes // 8) * costs.mark_root_word
+def mark_roots(heap, gc, c, costs, globals_bytes, out_cost):
+    """Queue the cycle's roots (gcPrepareMarkRoots): the globals become scan work
+    for the workers (``C_GLOBALS_WORK_LEFT``), every root table is shaded."""
+    c[C_GLOBALS_WORK_LEFT] = globals_bytes
+    c[C_GLOBALS_SCAN_DONE] = 0
     for k in range(gc.root_table_slot.shape[0]):
         shade_slot(heap, gc, c, costs, gc.root_table_slot[k], out_cost)
 
 
-@kernel
-def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, out_cost):
-    """Scan gray objects until none is left or ``budget_cycles`` are spent.
+@hot_kernel
+def scan_work_done(c):
+    """Scan work done this cycle in Go's units (heap + globals bytes; stacks later)."""
+    return c[C_MARK_SCAN_WORK] + c[C_GLOBALS_SCAN_DONE]
 
-    Returns True when the gray stack is empty.
+
+@hot_kernel
+def mark_work_left(c):
+    """True while gray objects or unscanned root blocks remain (gcMarkWorkAvailable)."""
+    return c[C_GRAY_LEN] > 0 or c[C_GLOBALS_WORK_LEFT] > 0
+
+
+@kernel
+def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost):
+    """gcDrain: scan roots, then gray objects, until no work is left or a budget is spent.
+
+    Parameters
+    ----------
+    budget_cycles : float
+        Stop once this many cycles were spent (a worker's slice of time).
+    budget_work : int
+        Stop once this much scan work (bytes) was done (an assist's quota,
+        gcDrainN).
+
+    Returns True when no mark work is left.
     """
     slot_mark = heap.slot_mark
     slot_span = heap.slot_span
@@ -107,11 +154,21 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, out_cost):
     roots = gc.roots
     site_tab = wl.site_tab
     start = out_cost[0]
+    work0 = scan_work_done(c)
+    # Root blocks first, 256 KiB at a time (rootBlockBytes).
+    while c[C_GLOBALS_WORK_LEFT] > 0:
+        if out_cost[0] - start >= budget_cycles or scan_work_done(c) - work0 >= budget_work:
+            return False
+        chunk = min(c[C_GLOBALS_WORK_LEFT], ROOT_BLOCK_BYTES)
+        out_cost[0] += (chunk // 8) * costs.mark_root_word
+        c[C_GLOBALS_WORK_LEFT] -= chunk
+        c[C_GLOBALS_SCAN_DONE] += chunk
     while c[C_GRAY_LEN] > 0:
-        if out_cost[0] - start >= budget_cycles:
+        done = c[C_MARK_SCAN_WORK] + c[C_GLOBALS_SCAN_DONE] - work0
+        if out_cost[0] - start >= budget_cycles or done >= budget_work:
             return False
         c[C_GRAY_LEN] -= 1
-        slot = gray[c[C_GRAY_LEN]]
+        entry = gray[c[C_GRAY_LEN]]
         scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, gray, roots,
-                    site_tab, c, costs, slot, out_cost)
+                    site_tab, c, costs, entry, out_cost)
     return True

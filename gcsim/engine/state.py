@@ -90,7 +90,7 @@ C_PHASE = 15  # PHASE_*
 C_SWEEPGEN = 16  # mheap.sweepgen, += 2 per cycle
 C_NUM_GC = 17  # completed cycles
 C_GC_PENDING = 18  # a trigger fired; the cycle starts at the quantum boundary
-C_HEAP_MARKED_BYTES = 19  # H_m of the last completed cycle
+C_HEAP_MARKED_BYTES = 19  # bytes marked so far by the running (or last) cycle
 C_HEAP_GOAL_BYTES = 20  # current heap goal
 C_TRIGGER_BYTES = 21  # current trigger
 C_LAST_HEAP_SCAN_BYTES = 22  # S_h: heap scan work of the last cycle
@@ -116,7 +116,23 @@ C_MARK_SCAN_WORK = 41  # heap scan work this cycle, bytes (Go's units, §2.6)
 C_MARK_OBJECTS = 42  # objects marked this cycle (allocate-black excluded)
 C_MARK_POINTERS = 43  # non-nil pointers followed this cycle
 C_ALLOC_SITE_OBJECTS = 44  # objects made by sites (children included)
-N_COUNTERS = 45
+C_GLOBALS_WORK_LEFT = 45  # globals bytes still to scan this cycle
+C_GLOBALS_SCAN_DONE = 46  # globals scan work done this cycle, bytes
+C_BG_SCAN_CREDIT = 47  # gcController.bgScanCredit: background scan work assists may steal
+C_CYC_START = 48  # the running cycle: sweep termination began, cycles
+C_CYC_MARK_START = 49  # marking began (world restarted), cycles
+C_CYC_HEAP_LIVE_START = 50  # H0, bytes
+C_CYC_TRIGGER = 51  # trigger that started it, bytes
+C_CYC_TRIGGERED = 52  # H_T: heapLive at startCycle, bytes
+C_CYC_UNSWEPT = 53  # spans left unswept when it started
+C_CYC_FORCED = 54  # 1 for runtime.GC()
+C_CYC_ASSIST_CYCLES = 55  # assist CPU so far, cycles
+C_CYC_BG_CYCLES = 56  # dedicated + fractional worker CPU so far, cycles
+C_CYC_IDLE_CYCLES = 57  # idle worker CPU so far, cycles
+C_CYC_STW1_CYCLES = 58  # sweep-termination pause, cycles
+C_ASSIST_PARKED = 59  # times a goroutine parked on the assist queue
+C_LAST_HEAP_MARKED_BYTES = 60  # H_m: bytes marked by the last completed cycle (the pacer's)
+N_COUNTERS = 61
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -163,12 +179,30 @@ COUNTER_NAMES = (
     "C_MARK_OBJECTS",
     "C_MARK_POINTERS",
     "C_ALLOC_SITE_OBJECTS",
+    "C_GLOBALS_WORK_LEFT",
+    "C_GLOBALS_SCAN_DONE",
+    "C_BG_SCAN_CREDIT",
+    "C_CYC_START",
+    "C_CYC_MARK_START",
+    "C_CYC_HEAP_LIVE_START",
+    "C_CYC_TRIGGER",
+    "C_CYC_TRIGGERED",
+    "C_CYC_UNSWEPT",
+    "C_CYC_FORCED",
+    "C_CYC_ASSIST_CYCLES",
+    "C_CYC_BG_CYCLES",
+    "C_CYC_IDLE_CYCLES",
+    "C_CYC_STW1_CYCLES",
+    "C_ASSIST_PARKED",
+    "C_LAST_HEAP_MARKED_BYTES",
 )
 
 # float64 pacer state (index with F_*)
 F_CONS_MARK = 0
 F_CONS_MARK_HIST0 = 1  # four entries: the last four cons/mark values (lastConsMark)
-N_FSTATE = 5
+F_ASSIST_WORK_PER_BYTE = 5  # assistWorkPerByte (revise), scan work per byte allocated
+F_ASSIST_BYTES_PER_WORK = 6  # its inverse
+N_FSTATE = 7
 
 # --- record buffers ------------------------------------------------------------------
 
@@ -270,6 +304,9 @@ class State(NamedTuple):
     counters: np.ndarray  # int64[N_COUNTERS]
     fstate: np.ndarray  # float64[N_FSTATE]
     p_time: np.ndarray  # int64[gomaxprocs]: each P's clock within the quantum
+    p_assist_bytes: np.ndarray  # int64[gomaxprocs]: gcAssistBytes of each P's goroutine
+    p_worker_quantum: np.ndarray  # int64[gomaxprocs]: last quantum a mark worker ran on the P
+    p_frac_cycles: np.ndarray  # int64[gomaxprocs]: fractional-worker cycles on the P this cycle
     site_cursor: np.ndarray  # int64[n_sites]: next root slot (fifo) / filled count
     site_allocs: np.ndarray  # int64[n_sites]: allocations made by the site
     site_cdf: np.ndarray  # float64[n_sites]: cumulative weights of sites still allocating
@@ -329,6 +366,10 @@ class RunParams(NamedTuple):
     compute_cycles_per_alloc: int  # mutator work between two allocations
     max_step_objects: int  # most objects one mutator step allocates (site + children)
     max_request_pages: int  # pages of the largest possible request
+    stw_mark: int  # 1 = GODEBUG=gcstoptheworld=1: mark with the world stopped
+    write_barrier: int  # 0 = barrier off while marking (unsafe; demonstration only)
+    dedicated_workers: int  # background mark workers that own a P for the mark phase
+    fractional_goal: float  # per-P share of time a fractional worker marks
 
 
 class Workload(NamedTuple):
@@ -341,6 +382,7 @@ class Workload(NamedTuple):
     site_tab: np.ndarray  # int64[n_sites, N_W]: columns W_*
     site_weight: np.ndarray  # float64[n_sites]: relative allocation frequency
     site_ptr_density: np.ndarray  # float64[n_sites]: used when W_PTR_WORDS is -1
+    site_writes: np.ndarray  # float64[n_sites]: pointer writes per allocation of the site
     choice_bytes: np.ndarray  # int64[n_choices]: sizes of "choice" distributions
     choice_cdf: np.ndarray  # float64[n_choices]: cumulative weights, per site ending at 1
     ref_kind: np.ndarray  # int64[n_refs]: REF_*
@@ -423,6 +465,9 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         counters=np.zeros(N_COUNTERS, dtype=np.int64),
         fstate=np.zeros(N_FSTATE, dtype=np.float64),
         p_time=np.zeros(gomaxprocs, dtype=np.int64),
+        p_assist_bytes=np.zeros(gomaxprocs, dtype=np.int64),
+        p_worker_quantum=np.full(gomaxprocs, -1, dtype=np.int64),
+        p_frac_cycles=np.zeros(gomaxprocs, dtype=np.int64),
         site_cursor=np.zeros(n_sites, dtype=np.int64),
         site_allocs=np.zeros(n_sites, dtype=np.int64),
         site_cdf=np.cumsum(site_weight).astype(np.float64),

@@ -13,6 +13,7 @@ import numpy as np
 
 from gcsim.config import Config
 from gcsim.engine import state as S
+from gcsim.engine.pacer import bg_workers
 from gcsim.engine.state import (
     DIST_CHOICE,
     DIST_FIXED,
@@ -155,6 +156,7 @@ def compile_workload(cfg: Config) -> tuple[Workload, int]:
         site_tab=site_tab,
         site_weight=weight,
         site_ptr_density=ptr_density,
+        site_writes=np.array([s.pointer_writes_per_alloc for s in sites], dtype=np.float64),
         choice_bytes=np.array(choice_bytes or [0], dtype=np.int64),
         choice_cdf=np.array(choice_cdf or [1.0], dtype=np.float64),
         ref_kind=np.array(ref_kind or [0], dtype=np.int64),
@@ -186,6 +188,7 @@ def compile_run_params(cfg: Config) -> RunParams:
     """Scalars of the run, with ``None`` mapped to the engine's sentinels."""
     hz = cfg.run.clock_hz
     end_cycles = I64_MAX if cfg.run.duration_s is None else int(round(cfg.run.duration_s * hz))
+    dedicated, fractional = bg_workers(cfg.run.gomaxprocs)
     max_request = max(s.size.max_bytes for s in cfg.workload.sites)
     max_request_pages = -(-(max_request + scl.MALLOC_HEADER_BYTES) // scl.PAGE_BYTES)
     return RunParams(
@@ -200,4 +203,8 @@ def compile_run_params(cfg: Config) -> RunParams:
         compute_cycles_per_alloc=ns_to_cycles(cfg.workload.compute_ns_per_alloc, hz),
         max_step_objects=step_objects(cfg),
         max_request_pages=max_request_pages,
+        stw_mark=cfg.runtime.gcstoptheworld,
+        write_barrier=int(cfg.runtime.write_barrier),
+        dedicated_workers=dedicated,
+        fractional_goal=fractional,
     )

@@ -793,7 +793,8 @@ def test_config_to_dict_is_resolved() -> None:
         "timeline_interval_ns": 1_000_000,
         "final_gc": False,
     }
-    assert d["runtime"] == {"gogc": 100, "gomemlimit": "off"}
+    assert d["runtime"] == {"gogc": 100, "gomemlimit": "off", "greentea": True,
+                            "gcstoptheworld": 0, "write_barrier": True}
     assert d["costs"] == {name: e.default_ns for name, e in COSTS.items()}
     assert d["workload"]["globals_bytes"] == 158_154
     site = d["workload"]["sites"][0]
@@ -804,13 +805,14 @@ def test_config_to_dict_is_resolved() -> None:
         "pointer_words": 0,
         "lifetime": {"kind": "transient"},
         "refs": [],
+        "pointer_writes_per_alloc": 0.0,
     }
 
 
 def test_config_to_dict_writes_off_and_omits_optional_site_fields() -> None:
     d = config_to_dict(config_from_dict(rich()))
     assert d["run"]["duration_s"] == "off"
-    assert d["runtime"] == {"gogc": "off", "gomemlimit": 64 * MiB}
+    assert d["runtime"]["gogc"] == "off" and d["runtime"]["gomemlimit"] == 64 * MiB
     assert d["workload"]["globals_bytes"] == MiB
     root, leaf, _, static = d["workload"]["sites"]
     assert "pointer_density" not in root and "max_allocs" not in root
@@ -915,3 +917,18 @@ def test_final_gc_must_be_a_boolean() -> None:
     with pytest.raises(ConfigError) as e:
         config_from_dict(raw)
     assert e.value.key == "run.final_gc" and "true or false" in str(e.value)
+
+
+def test_runtime_collector_knobs_validate() -> None:
+    for key, bad, allowed in (("gcstoptheworld", 2, "0"), ("greentea", 1, "true or false"),
+                              ("write_barrier", "no", "true or false")):
+        with pytest.raises(ConfigError) as e:
+            config_from_dict(apply_override(minimal(), f"runtime.{key}", bad))
+        assert e.value.key == f"runtime.{key}" and allowed in str(e.value)
+
+
+def test_pointer_writes_need_refs_and_a_rooted_lifetime() -> None:
+    raw = with_site(pointer_writes_per_alloc=1.0)
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(raw)
+    assert e.value.key == "workload.sites[0].pointer_writes_per_alloc"

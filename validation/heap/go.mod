@@ -1,0 +1,3 @@
+module gcsim/validation/heap
+
+go 1.27

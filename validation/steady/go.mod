@@ -1,0 +1,3 @@
+module gcsim.dev/validation/steady
+
+go 1.27
