@@ -11,6 +11,9 @@ Subcommands:
 - ``gcsim validate [NAMES] [--gogc LIST] [--gomaxprocs LIST] [--repeat N]``:
   run twin workloads on real Go and on gcsim, tabulate the errors
   (gcsim/validate/harness.py).
+- ``gcsim sweep SWEEP --out DIR [--jobs N] [--scheduler ADDRESS]``, ``gcsim plot
+  DIR``, ``gcsim report DIR``: resumable parameter sweeps, their figures and
+  report (gcsim/sweepcmd.py).
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -60,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_trace_parser(sub)
     add_validate_parser(sub)
+
+    from gcsim.sweepcmd import add_sweep_parsers
+
+    add_sweep_parsers(sub)
     return p
 
 
@@ -133,12 +140,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return run_validate(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from gcsim.sweepcmd import cmd_sweep as run_sweep_cmd
+
+    return run_sweep_cmd(args)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from gcsim.sweepcmd import cmd_plot as run_plot
+
+    return run_plot(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gcsim.sweepcmd import cmd_report as run_report
+
+    return run_report(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
-                "trace": cmd_trace, "validate": cmd_validate}
+                "trace": cmd_trace, "validate": cmd_validate,
+                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

@@ -1,16 +1,426 @@
-"""``gcsim validate``: placeholder while the harness is written."""
+"""``gcsim validate``: run twin workloads on real Go and on gcsim, tabulate the errors.
+
+For each twin (``validation/<name>/``, see ``twins.py``) and each setting
+(GOGC x GOMAXPROCS; by default the twin config's own):
+
+1. build the Go program once (cached by source hash);
+2. write the parameters derived from the config to ``params.json`` and run
+   the program ``--repeat`` times with GOGC, GOMAXPROCS and
+   ``GODEBUG=gctrace=1`` set, keeping stderr and the JSON report;
+3. run gcsim on the same config with the same overrides (one run: gcsim is
+   deterministic) into a results folder;
+4. compare the figures (``compare.py``), check them against
+   ``validation/thresholds.toml`` and draw heap, goal and pause figures.
+
+The output folder gets ``validation.csv`` (one row per twin, setting and
+figure), ``validation.md`` (the same as a Markdown table, with the date, Go
+version, machine and gcsim commit), ``figures/<twin>-gogc<G>-p<P>.png`` and
+``runs/`` (every raw output). ``gcsim validate`` exits 1 when a figure's
+error exceeds its threshold, and 2 when there is no Go toolchain.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from gcsim.errors import ValidationError
+
+__all__ = ["Outcome", "SettingResult", "add_validate_parser", "cmd_validate", "validate"]
+
+GO_MISSING = ("no Go toolchain found (looked beside the Python executable and on PATH): "
+              "install the validate extra: pip install 'gcsim[validate]'")
+
+
+@dataclass
+class SettingResult:
+    """One twin at one GOGC and GOMAXPROCS."""
+
+    twin: str
+    gogc: int | None
+    gomaxprocs: int
+    rows: list[Any]  # compare.FigureRow
+    failed: list[str]
+    go_wall_s: list[float]
+    sim_wall_s: float
+    notes: list[str] = field(default_factory=list)
+    figure: Path | None = None
+
+    @property
+    def label(self) -> str:
+        g = "off" if self.gogc is None else self.gogc
+        return f"{self.twin} GOGC={g} GOMAXPROCS={self.gomaxprocs}"
+
+
+@dataclass
+class Outcome:
+    """Everything one ``gcsim validate`` produced."""
+
+    results: list[SettingResult]
+    out_dir: Path
+    header: dict[str, str]
+
+    @property
+    def failed(self) -> list[str]:
+        return [f"{r.label}: {f}" for r in self.results for f in r.failed]
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+
+def _gogc_list(text: str) -> list[int | None]:
+    out: list[int | None] = []
+    for item in text.split(","):
+        item = item.strip()
+        if item == "off":
+            out.append(None)
+        elif item.isdigit():
+            out.append(int(item))
+        else:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected integers >= 0 or 'off', "
+                                             "comma-separated")
+    return out
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        out = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected integers, comma-separated") \
+            from None
+    if any(x < 1 for x in out):
+        raise argparse.ArgumentTypeError(f"{text!r}: GOMAXPROCS values must be >= 1")
+    return out
 
 
 def add_validate_parser(sub: Any) -> argparse.ArgumentParser:
-    v = sub.add_parser("validate", help="compare twin workloads on real Go and on gcsim")
-    v.add_argument("names", nargs="*")
+    """Add the ``validate`` subcommand to ``sub`` (an argparse subparsers object)."""
+    v = sub.add_parser("validate", help="run twin workloads on real Go and on gcsim, "
+                                        "tabulate the errors")
+    v.add_argument("names", nargs="*", help="twins to run (default: all in validation/)")
+    v.add_argument("--gogc", type=_gogc_list, help="GOGC values, e.g. 50,100,off "
+                                                   "(default: each twin config's)")
+    v.add_argument("--gomaxprocs", type=_int_list,
+                   help="GOMAXPROCS values, e.g. 1,2 (default: each twin config's)")
+    v.add_argument("--repeat", type=int, default=3, help="Go runs per setting (default 3)")
+    v.add_argument("--out", default="results/validate", help="output folder "
+                                                             "(default: results/validate)")
+    v.add_argument("--twins", help="folder of twins (default: validation/ of this checkout)")
+    v.add_argument("--thresholds", help="thresholds file (default: <twins>/thresholds.toml)")
+    v.add_argument("--no-plots", action="store_true", help="skip the figures")
     return v
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    """``gcsim validate``: 0 all within thresholds, 1 some exceeded, 2 cannot run."""
+    if args.repeat < 1:
+        raise ValidationError(f"--repeat must be >= 1, got {args.repeat}")
+    outcome = validate(
+        args.names, gogcs=args.gogc, procs=args.gomaxprocs, repeat=args.repeat,
+        out_dir=Path(args.out), twins_root=Path(args.twins) if args.twins else None,
+        thresholds_path=Path(args.thresholds) if args.thresholds else None,
+        plots=not args.no_plots, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(f"results: {outcome.out_dir}")
+    print(format_table(outcome, markdown=False))
+    if outcome.failed:
+        print(f"{len(outcome.failed)} figure(s) over threshold:")
+        for f in outcome.failed:
+            print(f"  FAIL {f}")
+        return 1
+    print("all figures within their thresholds")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# The run
+
+
+def validate(
+    names: Sequence[str] = (),
+    *,
+    gogcs: Sequence[int | None] | None = None,
+    procs: Sequence[int] | None = None,
+    repeat: int = 3,
+    out_dir: Path = Path("results/validate"),
+    twins_root: Path | None = None,
+    thresholds_path: Path | None = None,
+    plots: bool = True,
+    log: Callable[[str], None] = lambda msg: None,
+) -> Outcome:
+    """Run the twins and write the report; see the module docstring.
+
+    Raises
+    ------
+    ValidationError
+        No Go toolchain (the message names the install command), an unknown
+        twin, a config the Go twins cannot run, or a Go build or run failure.
+    """
+    from gcsim.config import load_config
+    from gcsim.goruntime import gotool
+    from gcsim.validate import compare as C
+    from gcsim.validate import twins as T
+
+    go = gotool.find_go()
+    go_version = gotool.go_version() if go is not None else None
+    if go is None or go_version is None:
+        raise ValidationError(GO_MISSING)
+    root = twins_root or T.default_twins_root()
+    available = T.find_twins(root)
+    chosen = list(names) or list(available)
+    unknown = [n for n in chosen if n not in available]
+    if unknown or not chosen:
+        raise ValidationError(f"unknown twin(s) {', '.join(unknown) or '(none found)'}; "
+                              f"twins in {root}: {', '.join(available) or 'none'}")
+    limits = C.load_thresholds(thresholds_path or root / "thresholds.toml")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    results: list[SettingResult] = []
+    commit = None
+    for name in chosen:
+        twin = available[name]
+        base = load_config(twin.config_path)
+        T.twin_params(base, name)  # refuse an unsupported config before building
+        t0 = time.perf_counter()
+        exe, built = T.build_twin(twin, go, go_version)
+        log(f"{name}: {'built' if built else 'cached build'} {exe} "
+            f"({time.perf_counter() - t0:.1f} s)")
+        for gogc in (gogcs if gogcs is not None else [base.runtime.gogc]):
+            for P in (procs if procs is not None else [base.run.gomaxprocs]):
+                res, commit = _run_setting(twin, exe, gogc, P, repeat, out_dir,
+                                           limits.get(name, {}), plots, log)
+                results.append(res)
+    header = _header(go, go_version, commit, repeat)
+    outcome = Outcome(results, out_dir, header)
+    _write_text_atomic(out_dir / "validation.csv", format_csv(outcome))
+    _write_text_atomic(out_dir / "validation.md", format_markdown(outcome))
+    return outcome
+
+
+def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, out_dir: Path,
+                 limits: dict[str, float], plots: bool,
+                 log: Callable[[str], None]) -> tuple[SettingResult, str | None]:
+    from gcsim.config import load_config
+    from gcsim.results import write_run
+    from gcsim.run import simulate
+    from gcsim.validate import compare as C
+    from gcsim.validate import twins as T
+
+    tag = f"{twin.name}-gogc{'off' if gogc is None else gogc}-p{P}"
+    run_dir = out_dir / "runs" / tag
+    run_dir.mkdir(parents=True, exist_ok=True)
+    overrides = [f"runtime.gogc={'off' if gogc is None else gogc}", f"run.gomaxprocs={P}"]
+    cfg = load_config(twin.config_path, overrides)
+    params = T.twin_params(cfg, twin.name)
+    params_path = run_dir / "params.json"
+    _write_text_atomic(params_path, json.dumps(params, indent=2) + "\n")
+
+    env = T.run_env(cfg.runtime.gogc, P, cfg.runtime.gomemlimit)
+    go_runs = []
+    for r in range(repeat):
+        run = T.run_twin(exe, params_path, env)
+        _write_text_atomic(run_dir / f"go-{r + 1}.stderr.txt", run.stderr)
+        _write_text_atomic(run_dir / f"go-{r + 1}.json", json.dumps(run.report, indent=2) + "\n")
+        log(f"{tag}: Go run {r + 1}/{repeat}: {len(run.lines)} GC cycles, {run.wall_s:.1f} s")
+        go_runs.append(run)
+
+    result = simulate(cfg)
+    folder = write_run(result, run_dir / "gcsim", plots=False,
+                       argv=["gcsim", "validate", twin.name, *overrides])
+    log(f"{tag}: gcsim: {len(result.cycles)} GC cycles, {result.wall_s:.1f} s")
+    commit = json.loads((folder / "provenance.json").read_text()).get("git_commit")
+
+    sim = C.sim_side(result)
+    gos = [C.go_side(run.lines, run.report) for run in go_runs]
+    rows = C.compare(sim, gos)
+    res = SettingResult(twin.name, cfg.runtime.gogc, P, rows, C.check_thresholds(rows, limits),
+                        [run.wall_s for run in go_runs], result.wall_s)
+    res.notes += _input_notes(cfg, go_runs[0].report)
+    if plots:
+        from gcsim.validate.figures import setting_figure
+
+        res.figure = setting_figure(sim, gos, out_dir / "figures" / tag, res.label)
+    return res, commit
+
+
+def _input_notes(cfg: Any, report: dict[str, Any]) -> list[str]:
+    """Model inputs the Go program measured differently from the config."""
+    notes = []
+    globals_go = report.get("metrics", {}).get("/gc/scan/globals:bytes")
+    globals_cfg = cfg.workload.globals_bytes
+    if globals_go and abs(globals_go - globals_cfg) > 0.1 * globals_go:
+        notes.append(f"workload.globals_bytes = {globals_cfg} but the Go program scans "
+                     f"{globals_go} B of globals")
+    return notes
+
+
+def _machine() -> str:
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model or platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
+
+
+def _header(go: Path, go_version: str, commit: str | None, repeat: int) -> dict[str, str]:
+    import gcsim
+
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "go": f"{go_version} ({go})",
+        "machine": _machine(),
+        "gcsim": f"{gcsim.__version__}, commit {commit or 'unknown'}",
+        "repeats": str(repeat),
+    }
+
+
+# --------------------------------------------------------------------------
+# Tables
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "":
+        return f"{value:.0f}"
+    if unit == "ms":
+        return f"{value:.3f}"
+    if unit == "KiB":
+        return f"{value:.0f}"
+    return f"{value:.1f}" if unit == "MiB" else f"{value:.2f}"
+
+
+def _status(row: Any, limits_failed: list[str]) -> str:
+    return "FAIL" if any(f.startswith(row.label + ":") for f in limits_failed) else "ok"
+
+
+def _rows(outcome: Outcome) -> list[dict[str, Any]]:
+    from gcsim.validate.compare import load_thresholds  # noqa: F401 - keeps import cheap
+
+    out = []
+    for res in outcome.results:
+        for row in res.rows:
+            meas = row.measured
+            out.append({
+                "twin": res.twin,
+                "gogc": "off" if res.gogc is None else res.gogc,
+                "gomaxprocs": res.gomaxprocs,
+                "figure": row.figure,
+                "label": row.label,
+                "unit": row.unit,
+                "predicted": row.predicted,
+                "measured_median": row.measured_median,
+                "measured_min": min(meas) if meas else None,
+                "measured_max": max(meas) if meas else None,
+                "repeats": len(meas),
+                "rel_error": row.rel_error,
+                "threshold": res_threshold(res, row.figure),
+                "status": _status(row, res.failed),
+                "note": row.note,
+            })
+    return out
+
+
+def res_threshold(res: SettingResult, figure: str) -> float | None:
+    return getattr(res, "limits", {}).get(figure)
+
+
+def format_csv(outcome: Outcome) -> str:
+    """validation.csv: one row per twin, setting and figure."""
+    rows = _rows(outcome)
+    buf = io.StringIO()
+    names = ["twin", "gogc", "gomaxprocs", "figure", "unit", "predicted", "measured_median",
+             "measured_min", "measured_max", "repeats", "rel_error", "threshold", "status",
+             "note"]
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    for r in rows:
+        w.writerow(["" if r[n] is None else repr(r[n]) if isinstance(r[n], float) else r[n]
+                    for n in names])
+    return buf.getvalue()
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:+.1f} %"
+
+
+def format_table(outcome: Outcome, *, markdown: bool) -> str:
+    """The validation table, as Markdown or as aligned text for the terminal."""
+    head = ["twin", "GOGC", "P", "figure", "gcsim", "Go median [min..max]", "error",
+            "threshold", ""]
+    body = []
+    for r in _rows(outcome):
+        unit = f" {r['unit']}" if r["unit"] else ""
+        meas = _fmt(r["measured_median"], r["unit"])
+        if r["repeats"] > 1:
+            meas += f" [{_fmt(r['measured_min'], r['unit'])}..{_fmt(r['measured_max'], r['unit'])}]"
+        thr = "" if r["threshold"] is None else f"{100 * r['threshold']:.0f} %"
+        body.append([r["twin"], str(r["gogc"]), str(r["gomaxprocs"]), r["label"],
+                     _fmt(r["predicted"], r["unit"]) + unit, meas + unit, _pct(r["rel_error"]),
+                     thr, r["status"] if thr else ""])
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+    return "\n".join("  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)).rstrip()
+                     for row in [head, *body])
+
+
+def format_markdown(outcome: Outcome) -> str:
+    """validation.md: header, the table, figures and notes."""
+    h = outcome.header
+    out = [
+        "# gcsim validation",
+        "",
+        f"- date: {h['date']}",
+        f"- Go: {h['go']}",
+        f"- machine: {h['machine']}",
+        f"- gcsim: {h['gcsim']}",
+        f"- Go runs per setting: {h['repeats']}; error = (gcsim - Go median) / Go median "
+        "(heap goal: median of per-cycle errors over cycles matched by number)",
+        "",
+        format_table(outcome, markdown=True),
+        "",
+    ]
+    for res in outcome.results:
+        walls = ", ".join(f"{w:.1f}" for w in res.go_wall_s)
+        out.append(f"- {res.label}: Go wall {walls} s; gcsim wall {res.sim_wall_s:.1f} s")
+        for note in res.notes:
+            out.append(f"  - note: {note}")
+        for f in res.failed:
+            out.append(f"  - FAIL {f}")
+        if res.figure is not None:
+            rel = os.path.relpath(res.figure, outcome.out_dir)
+            out.append(f"  - ![{res.label}]({rel})")
+    return "\n".join(out) + "\n"
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

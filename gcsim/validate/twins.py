@@ -1,0 +1,271 @@
+"""Twin workloads: find them, derive the Go program's parameters, build and run it.
+
+A twin is a folder ``validation/<name>/`` holding
+
+- ``config.toml``: the workload as a gcsim config;
+- ``main.go`` (+ ``go.mod``): the same workload as a Go program. It takes one
+  argument, a JSON file of parameters, prints ``GODEBUG=gctrace=1`` lines on
+  stderr (the runtime does that) and, when done, one JSON line on stdout:
+  ``memstats`` (runtime.MemStats, Go's field names), ``metrics``
+  (runtime/metrics samples by name), ``pause_ns`` (MemStats.PauseNs of the
+  last up to 256 cycles, oldest first), ``elapsed_ns``, ``go_version``.
+
+The parameters come from the resolved gcsim config (``twin_params``), never
+from a second hand-written file, so the twins cannot drift apart; a config
+that asks for something the Go programs cannot do (a size distribution,
+refs, exponential lifetimes) is refused with the key that asks for it.
+
+Builds are cached: ``<user cache>/gcsim/validate/<name>-<hash>/<name>``,
+where the hash covers the twin's Go sources, go.mod/go.sum, the Go version
+and the platform. Go is built without GODEBUG in the environment (the
+compiler is a Go program too and would print gc lines that the build cache
+then replays) and run with ``GOTOOLCHAIN=local`` (``gotool.go_env``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gcsim
+from gcsim.config import Config
+from gcsim.errors import ValidationError
+from gcsim.goruntime import gotool
+from gcsim.metrics.gctrace import GCTraceLine, GCTraceParseError, parse_gctrace
+
+__all__ = [
+    "GoRun",
+    "Twin",
+    "build_twin",
+    "default_twins_root",
+    "find_twins",
+    "run_twin",
+    "source_hash",
+    "twin_params",
+]
+
+BUILD_TIMEOUT_S = 600.0  # a cold build compiles reflect, encoding/json...: ~60 s on 2 CPUs
+RUN_TIMEOUT_S = 900.0
+_SOURCE_SUFFIXES = (".go", ".s")
+_SOURCE_NAMES = ("go.mod", "go.sum")
+
+
+@dataclass(frozen=True)
+class Twin:
+    """One twin workload folder."""
+
+    name: str
+    root: Path  # validation/<name>/
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+
+@dataclass(frozen=True)
+class GoRun:
+    """One run of a twin's Go program."""
+
+    stderr: str
+    stdout: str
+    report: dict[str, Any]  # the final JSON line
+    lines: list[GCTraceLine]  # gctrace lines parsed from stderr
+    wall_s: float
+
+
+def default_twins_root() -> Path:
+    """``validation/`` of the gcsim checkout this code runs from, else ``./validation``."""
+    beside = Path(gcsim.__file__).resolve().parent.parent / "validation"
+    return beside if beside.is_dir() else Path("validation")
+
+
+def find_twins(root: Path) -> dict[str, Twin]:
+    """Every ``root/<name>/`` holding both ``config.toml`` and ``main.go``, by name."""
+    if not root.is_dir():
+        raise ValidationError(f"no twin folder {root} (expected validation/<name>/config.toml "
+                              "and main.go)")
+    return {d.name: Twin(d.name, d) for d in sorted(root.iterdir())
+            if d.is_dir() and (d / "config.toml").is_file() and (d / "main.go").is_file()}
+
+
+def _refuse(key: str, value: Any, why: str) -> ValidationError:
+    return ValidationError(f"config key '{key}' = {value!r}: the Go twins cannot do this ({why})")
+
+
+def twin_params(cfg: Config, name: str) -> dict[str, Any]:
+    """The Go program's parameters, derived from a resolved config.
+
+    Parameters
+    ----------
+    cfg : Config
+        The twin's config with the setting's overrides applied.
+    name : str
+        Twin name, passed through for the program's report.
+
+    Returns
+    -------
+    dict
+        ``{"twin", "seed", "max_allocs", "compute_ns_per_alloc", "final_gc",
+        "sites": [{"name", "weight", "size_bytes", "pointer_words",
+        "lifetime", "live_objects"}]}``; JSON-ready.
+
+    Raises
+    ------
+    ValidationError
+        The config needs something the Go twins do not implement, naming the
+        key: a run bounded by time instead of ``run.max_allocs``, a size
+        distribution, ``pointer_density``, ``refs``, a lifetime other than
+        transient or fifo, ``max_allocs`` per site, pointer writes.
+    """
+    if cfg.run.max_allocs is None:
+        raise _refuse("run.max_allocs", "off", "a Go twin runs a fixed number of allocations; "
+                      "simulated time and real time differ, so set run.max_allocs")
+    sites = []
+    for i, s in enumerate(cfg.workload.sites):
+        key = f"workload.sites[{i}]"
+        if s.size.dist != "fixed":
+            raise _refuse(f"{key}.size", s.size.dist, "fixed sizes only")
+        if s.pointer_words is None:
+            raise _refuse(f"{key}.pointer_density", s.pointer_density, "use pointer_words")
+        if s.refs:
+            raise _refuse(f"{key}.refs", [r.to for r in s.refs], "pointer slots stay nil")
+        if s.lifetime.kind not in ("transient", "fifo"):
+            raise _refuse(f"{key}.lifetime.kind", s.lifetime.kind, "transient or fifo")
+        if s.max_allocs is not None:
+            raise _refuse(f"{key}.max_allocs", s.max_allocs, "sites never retire")
+        if s.pointer_writes_per_alloc:
+            raise _refuse(f"{key}.pointer_writes_per_alloc", s.pointer_writes_per_alloc,
+                          "no pointer writes between live objects")
+        sites.append({
+            "name": s.name,
+            "weight": s.weight,
+            "size_bytes": s.size.min_bytes,
+            "pointer_words": s.pointer_words,
+            "lifetime": s.lifetime.kind,
+            "live_objects": s.lifetime.live_objects or 0,
+        })
+    return {
+        "twin": name,
+        "seed": cfg.run.seed,
+        "max_allocs": cfg.run.max_allocs,
+        "compute_ns_per_alloc": cfg.workload.compute_ns_per_alloc,
+        "final_gc": cfg.run.final_gc,
+        "sites": sites,
+    }
+
+
+def source_hash(twin: Twin, go_version: str) -> str:
+    """sha256 over the twin's Go sources, go.mod/go.sum, the Go version and platform."""
+    h = hashlib.sha256()
+    h.update(f"{go_version}\0{platform.system()}\0{platform.machine()}\0".encode())
+    for p in sorted(twin.root.iterdir()):
+        if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name in _SOURCE_NAMES):
+            h.update(p.name.encode() + b"\0")
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def cache_root() -> Path:
+    """Where built twins are kept: ``$GCSIM_CACHE_DIR`` or ``<user cache>/gcsim/validate``."""
+    env = os.environ.get("GCSIM_CACHE_DIR")
+    base = Path(env) if env else gotool._user_cache_dir() / "gcsim"
+    return base / "validate"
+
+
+def _build_env() -> dict[str, str]:
+    env = gotool.go_env()
+    # GODEBUG would make the compiler print its own gc lines, which the build
+    # cache stores and replays on later builds (tests/data/gctrace/README.md).
+    for name in ("GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS"):
+        env.pop(name, None)
+    return env
+
+
+def build_twin(twin: Twin, go: Path, go_version: str) -> tuple[Path, bool]:
+    """Build ``twin``'s Go program once per source hash; return (executable, built now).
+
+    Raises
+    ------
+    ValidationError
+        ``go build`` failed (its output is in the message) or timed out.
+    """
+    key = source_hash(twin, go_version)[:16]
+    folder = cache_root() / f"{twin.name}-{key}"
+    exe = folder / twin.name
+    if exe.is_file() and os.access(exe, os.X_OK):
+        return exe, False
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{twin.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        proc = subprocess.run([str(go), "build", "-trimpath", "-o", tmp, "."], cwd=twin.root,
+                              env=_build_env(), capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S, check=False)
+        if proc.returncode != 0:
+            raise ValidationError(f"go build of {twin.root} failed:\n{proc.stderr.strip()}")
+        os.replace(tmp, exe)
+    except subprocess.TimeoutExpired:
+        raise ValidationError(f"go build of {twin.root} took over {BUILD_TIMEOUT_S:.0f} s") \
+            from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return exe, True
+
+
+def run_env(gogc: int | None, gomaxprocs: int, gomemlimit: int | None) -> dict[str, str]:
+    """The environment a twin runs in: the setting's GOGC/GOMAXPROCS/GOMEMLIMIT, gctrace on."""
+    env = gotool.go_env()
+    env["GOGC"] = "off" if gogc is None else str(gogc)
+    env["GOMAXPROCS"] = str(gomaxprocs)
+    env["GODEBUG"] = "gctrace=1"
+    if gomemlimit is None:
+        env.pop("GOMEMLIMIT", None)
+    else:
+        env["GOMEMLIMIT"] = str(gomemlimit)
+    return env
+
+
+def run_twin(exe: Path, params_path: Path, env: dict[str, str],
+             timeout_s: float = RUN_TIMEOUT_S) -> GoRun:
+    """Run a built twin once and parse what it printed.
+
+    Raises
+    ------
+    ValidationError
+        The program failed, timed out, printed no JSON report, or printed a
+        gctrace line that does not parse.
+    """
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([str(exe), str(params_path)], env=env, capture_output=True,
+                              text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise ValidationError(f"{exe.name} ran over {timeout_s:.0f} s") from None
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise ValidationError(f"{exe.name} {params_path.name} exited with status "
+                              f"{proc.returncode}:\n{tail}")
+    report = None
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                report = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValidationError(f"{exe.name}: bad JSON report on stdout: {e}") from None
+            break
+    if not isinstance(report, dict):
+        raise ValidationError(f"{exe.name}: no JSON report line on stdout")
+    try:
+        lines = parse_gctrace(proc.stderr)
+    except GCTraceParseError as e:
+        raise ValidationError(f"{exe.name}: {e}") from None
+    return GoRun(proc.stderr, proc.stdout, report, lines, wall)
