@@ -11,6 +11,9 @@ Subcommands:
 - ``gcsim validate [NAMES] [--gogc LIST] [--gomaxprocs LIST] [--repeat N]``:
   run twin workloads on real Go and on gcsim, tabulate the errors
   (gcsim/validate/harness.py).
+- ``gcsim calibrate [--out FILE] [--quick]``: measure the cost table on this
+  machine with real Go, write it as TOML for ``[costs] from_file``
+  (gcsim/calibrate.py).
 - ``gcsim sweep SWEEP --out DIR [--jobs N] [--scheduler ADDRESS]``, ``gcsim plot
   DIR``, ``gcsim report DIR``: resumable parameter sweeps, their figures and
   report (gcsim/sweepcmd.py).
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-
 import sys
 from pathlib import Path
 
@@ -63,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_trace_parser(sub)
     add_validate_parser(sub)
+
+    from gcsim.calibrate import add_calibrate_parser
+
+    add_calibrate_parser(sub)
 
     from gcsim.sweepcmd import add_sweep_parsers
 
@@ -140,6 +146,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return run_validate(args)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from gcsim.calibrate import cmd_calibrate as run_calibrate
+
+    return run_calibrate(args)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from gcsim.sweepcmd import cmd_sweep as run_sweep_cmd
 
@@ -163,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
-                "trace": cmd_trace, "validate": cmd_validate,
+                "trace": cmd_trace, "validate": cmd_validate, "calibrate": cmd_calibrate,
                 "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
     try:
         return handlers[args.cmd](args)

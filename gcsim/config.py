@@ -4,7 +4,8 @@ A config is a TOML file with four tables, read with ``tomllib``::
 
     [run]        seed, gomaxprocs, clock, stop condition, quantum   -> RunConfig
     [runtime]    GOGC, GOMEMLIMIT                                    -> RuntimeConfig
-    [costs]      overrides of goruntime.costs.COSTS by name (ns)     -> CostsConfig
+    [costs]      overrides of goruntime.costs.COSTS by name (ns),    -> CostsConfig
+                 and from_file = "calibration.toml" (gcsim calibrate)
     [workload]   compute, globals, [[workload.sites]]                -> WorkloadConfig
 
 Validation happens in one place, ``_parse``: every value is checked for type
@@ -113,6 +114,9 @@ class RuntimeConfig:
     write_barrier : bool
         False switches the write barrier off during marking. Unsafe, as it
         would be in Go: only for showing what the barrier prevents.
+    pacer : str
+        "go1.18" (the current pacer, default) or "go1.5" (the trigger-ratio
+        pacer Go used from 1.5 to 1.17; no memory limit).
     """
 
     gogc: int | None = 100
@@ -120,6 +124,7 @@ class RuntimeConfig:
     greentea: bool = True
     gcstoptheworld: int = 0
     write_barrier: bool = True
+    pacer: str = "go1.18"
 
 
 @dataclass(frozen=True)
@@ -460,13 +465,47 @@ def _parse(raw: Any) -> tuple[RunConfig, RuntimeConfig, CostsConfig, WorkloadCon
     if not isinstance(raw, dict):
         raise ConfigError("<config>", raw, "a table of [run], [runtime], [costs], [workload]")
     _check_keys(raw, "", ("run", "runtime", "costs", "workload"))
-    costs = _table(raw.get("costs", {}), "costs")
+    costs = _costs_with_file(_table(raw.get("costs", {}), "costs"))
     return (
         _parse_run(_table(raw.get("run", {}), "run")),
         _parse_runtime(_table(raw.get("runtime", {}), "runtime")),
         CostsConfig(tuple(costs.items())),
         _parse_workload(_table(raw.get("workload", {}), "workload")),
     )
+
+
+def _costs_with_file(t: dict[str, Any]) -> dict[str, Any]:
+    """The [costs] entries, over those of ``from_file`` if given.
+
+    ``from_file`` names a TOML file with a ``[costs]`` table of COSTS names,
+    as ``gcsim calibrate`` writes; its entries become overrides, and the
+    config's own entries override them. ``load_config`` has already made a
+    relative path relative to the config file (else it is relative to the
+    working directory). Only the numbers reach ``CostsConfig``, so a dumped
+    config reproduces the run without the file.
+    """
+    if "from_file" not in t:
+        return t
+    path = t["from_file"]
+    key = "costs.from_file"
+    if not isinstance(path, str) or not path:
+        raise ConfigError(key, path, "a path to a TOML file with a [costs] table")
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(key, path, "a valid TOML file", str(e)) from None
+    except OSError as e:
+        raise ConfigError(key, path, "a readable TOML file", str(e)) from None
+    from_file = doc.get("costs")
+    if not isinstance(from_file, dict):
+        raise ConfigError(key, path, "a TOML file with a [costs] table")
+    for name, value in from_file.items():
+        where = f"costs.{name} in {path}"
+        if name not in COSTS:
+            raise _unknown_key(where, name, value, tuple(COSTS), "a cost name from COSTS")
+        _num(value, where, 0.0)
+    return {**from_file, **{k: v for k, v in t.items() if k != "from_file"}}
 
 
 def _parse_run(t: dict[str, Any]) -> RunConfig:
@@ -523,13 +562,20 @@ def _req_num(value: Any, key: str, lo: float, hi: float = math.inf, lo_open: boo
 def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
     d = RuntimeConfig()
     _check_keys(t, "runtime", tuple(f.name for f in fields(RuntimeConfig)))
+    pacer = _enum(t.get("pacer", d.pacer), "runtime.pacer", ("go1.18", "go1.5"))
+    gomemlimit = _size(t.get("gomemlimit", _OFF), "runtime.gomemlimit", 1, off=True)
+    if pacer == "go1.5" and gomemlimit is not None:
+        raise ConfigError("runtime.gomemlimit", t["gomemlimit"],
+                          "'off' when runtime.pacer = 'go1.5'",
+                          "GOMEMLIMIT arrived with Go 1.19's pacer")
     return RuntimeConfig(
         gogc=_int(t.get("gogc", 100), "runtime.gogc", 0, 1_000_000, off=True),
-        gomemlimit=_size(t.get("gomemlimit", _OFF), "runtime.gomemlimit", 1, off=True),
+        gomemlimit=gomemlimit,
         greentea=_bool(t.get("greentea", d.greentea), "runtime.greentea"),
         gcstoptheworld=_req_int(t.get("gcstoptheworld", d.gcstoptheworld),
                                 "runtime.gcstoptheworld", 0, 1),
         write_barrier=_bool(t.get("write_barrier", d.write_barrier), "runtime.write_barrier"),
+        pacer=pacer,
     )
 
 
@@ -588,7 +634,9 @@ def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
         )
     if "pointer_density" in t:
         pd = _req_num(t["pointer_density"], f"{key}.pointer_density", 0.0, 1.0)
-        min_words = math.floor(pd * size.min_bytes / 8)
+        # The engine gives an object of s bytes floor(density * (s // 8)) pointer
+        # words; that grows with s, so the smallest object bounds the refs.
+        min_words = math.floor(pd * (size.min_bytes // 8))
     else:
         pw = _req_int(t.get("pointer_words", 0), f"{key}.pointer_words", 0)
         if pw * 8 > size.min_bytes:
@@ -827,6 +875,9 @@ def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
         (``200``, ``"off"``, ``[1, 2]``, ``{kind = "fifo", live_objects = 5}``),
         else taken as a bare string (``runtime.gogc=off``). Keys may index
         lists: ``workload.sites[0].weight`` or ``workload.sites.0.weight``.
+        A relative ``costs.from_file`` in the file is read relative to the
+        file's folder; one given with ``--set``, relative to the working
+        directory.
 
     Returns
     -------
@@ -845,13 +896,24 @@ def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
         raise ConfigError(os.fspath(path), str(e), "a valid TOML file") from None
     except OSError as e:
         raise ConfigError(os.fspath(path), MISSING, "a readable TOML file", str(e)) from None
+    costs = raw.get("costs")
+    if isinstance(costs, dict) and isinstance(costs.get("from_file"), str):
+        # Relative to the config file; os.path.join keeps an absolute path as is.
+        costs["from_file"] = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                          costs["from_file"])
     for text in overrides:
-        key, value = _parse_override(text)
+        key, value = parse_override(text)
         raw = apply_override(raw, key, value)
     return config_from_dict(raw)
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split a ``--set`` string ``"dotted.key=VALUE"`` into the key and a parsed value.
+
+    ``VALUE`` is read as a TOML value when it parses (``200``, ``"off"``,
+    ``{kind = "fifo", live_objects = 5}``), else kept as a bare string, so
+    ``runtime.gogc=off`` works.
+    """
     key, sep, value_text = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError("--set", text, "'dotted.key=VALUE', e.g. 'runtime.gogc=200'")
@@ -1006,6 +1068,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "greentea": cfg.runtime.greentea,
             "gcstoptheworld": cfg.runtime.gcstoptheworld,
             "write_barrier": cfg.runtime.write_barrier,
+            "pacer": cfg.runtime.pacer,
         },
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {

@@ -29,7 +29,16 @@ from gcsim.metrics import summary as M
 from gcsim.run import RunResult
 
 GO_SEMANTICS = "go1.27.3"
-COLLECTOR = "stop-the-world mark (gcstoptheworld=1 semantics), lazy + proportional sweep"
+
+
+def collector_description(result: RunResult) -> str:
+    """What collector and pacer the run modelled, in one line for provenance."""
+    rt = result.config.runtime
+    mark = "stop-the-world mark (gcstoptheworld=1)" if rt.gcstoptheworld else (
+        "concurrent mark: 25 % background workers, assists, hybrid write barrier"
+        + ("" if rt.write_barrier else " (write barrier OFF)"))
+    marker = "Green Tea" if rt.greentea else "classic (nogreenteagc)"
+    return f"{mark}; {marker} marking costs; lazy + proportional sweep; {rt.pacer} pacer"
 
 
 def _json(obj: Any) -> str:
@@ -77,7 +86,7 @@ def provenance(result: RunResult, argv: list[str] | None = None) -> dict[str, An
         "config_hash": config_hash(result.config),
         "seed": result.config.run.seed,
         "go_semantics": GO_SEMANTICS,
-        "collector": COLLECTOR,
+        "collector": collector_description(result),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,

@@ -37,7 +37,7 @@ Points and ids
 --------------
 Points are numbered in row-major order over the axes as written (the first
 axis varies slowest). Run ``(point, repeat)`` lives in
-``DIR/points/p<point>-r<repeat>/`` with zero-padded numbers, e.g.
+``DIR/points/p<point>-r<repeat>/``, the point zero-padded to 4 digits, e.g.
 ``p0007-r1``.
 
 Seeds
@@ -124,6 +124,7 @@ from gcsim.config import (
     config_from_dict,
     config_hash,
     dump_config,
+    parse_override,
 )
 from gcsim.errors import MISSING, ConfigError, GcsimError
 
@@ -137,6 +138,7 @@ COMPLETE = "COMPLETE"
 ROW_FILE = "row.json"
 FIRST_COLUMNS = ("point", "repeat", "id", "seed")
 LAST_COLUMNS = ("config_hash", "wall_s")
+DASK_CONNECT_TIMEOUT_S = 20.0
 _MAX_RUNS = 1_000_000
 _SIG_DIGITS = 12
 
@@ -225,8 +227,8 @@ class Sweep:
 
     def tasks(self) -> list[Task]:
         """Every run: points in row-major order, repeats innermost."""
+        # Repeats are not padded, so raising ``repeats`` keeps every id.
         pw = max(4, len(str(self.n_points - 1)))
-        rw = max(1, len(str(self.repeats - 1)))
         out = []
         base_seed = self.base.run.seed
         for point, combo in enumerate(itertools.product(*(a.values for a in self.axes))):
@@ -237,7 +239,7 @@ class Sweep:
                 else:
                     seed = derive_seed(base_seed, 0 if self.seeds == "common" else point, repeat)
                 cfg = point_config(self.base_raw, values, seed)
-                out.append(Task(point, repeat, f"p{point:0{pw}d}-r{repeat:0{rw}d}", seed,
+                out.append(Task(point, repeat, f"p{point:0{pw}d}-r{repeat}", seed,
                                 values, cfg))
         return out
 
@@ -295,8 +297,20 @@ def _show(v: Any) -> str:
     return json.dumps(v) if isinstance(v, str) else repr(v)
 
 
-def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+def load_sweep(path: str | os.PathLike[str], overrides: Sequence[str] = (),
+               repeats: int | None = None) -> Sweep:
     """Read and validate a sweep file (see the module doc for the format).
+
+    Parameters
+    ----------
+    path : path
+        The sweep file.
+    overrides : sequence of str
+        ``"dotted.key=VALUE"`` strings applied to the base config before the
+        axes, as ``gcsim run --set`` does (e.g. ``run.duration_s=0.25`` for a
+        quick, smaller version of a sweep).
+    repeats : int, optional
+        Replaces the file's ``repeats``.
 
     Raises
     ------
@@ -313,12 +327,18 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
         raise ConfigError(os.fspath(p), str(e), "a valid TOML sweep file") from None
     except OSError as e:
         raise ConfigError(os.fspath(p), MISSING, "a readable TOML sweep file", str(e)) from None
-    return sweep_from_dict(raw, p.parent, source_text=text)
+    if repeats is not None:
+        raw["repeats"] = repeats
+    return sweep_from_dict(raw, p.parent, source_text=text, overrides=overrides)
 
 
 def sweep_from_dict(raw: dict[str, Any], root: str | os.PathLike[str] = ".", *,
-                    source_text: str = "") -> Sweep:
-    """Validate a raw sweep dict; ``base`` is resolved against ``root``."""
+                    source_text: str = "", overrides: Sequence[str] = ()) -> Sweep:
+    """Validate a raw sweep dict; ``base`` is resolved against ``root``.
+
+    ``overrides`` (``"key=VALUE"``) are applied to the base config's raw
+    dict, as in :func:`load_sweep`.
+    """
     for name, value in raw.items():
         if name not in SWEEP_KEYS:
             close = difflib.get_close_matches(name, SWEEP_KEYS, n=1)
@@ -337,6 +357,9 @@ def sweep_from_dict(raw: dict[str, Any], root: str | os.PathLike[str] = ".", *,
         raise ConfigError("base", base_rel, "a valid TOML config file", str(e)) from None
     except OSError as e:
         raise ConfigError("base", base_rel, "a readable config file", str(e)) from None
+    for text in overrides:
+        key, value = parse_override(text)
+        base_raw = apply_override(base_raw, key, value)
     base = config_from_dict(base_raw)
 
     repeats = raw.get("repeats", 1)
@@ -587,10 +610,6 @@ def _prepare_folder(out: Path, sweep: Sweep) -> Path:
     return points
 
 
-Runner = Callable[[list[Task], Callable[[Task, dict[str, Any], dict[str, bytes]], None],
-                   Callable[[Task, BaseException], None]], None]
-
-
 def run_sweep(sweep: Sweep, out: str | os.PathLike[str], *, jobs: int | None = None,
               scheduler: str | None = None, plots: bool = True, point_plots: bool = False,
               progress: bool = True, argv: list[str] | None = None) -> SweepOutcome:
@@ -714,7 +733,7 @@ def _run_dask(todo: list[Task], scheduler: str, argv: list[str], point_plots: bo
     except ImportError:
         raise GcsimError("--scheduler needs Dask: pip install 'gcsim[dask]'") from None
     try:
-        client = Client(scheduler)
+        client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as e:
         raise GcsimError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     try:
@@ -772,6 +791,8 @@ def write_tables(out: str | os.PathLike[str], sweep: Sweep) -> Any:
         kinds = {type(v) for v in df[c] if v is not None and not _is_nan(v)}
         if str in kinds and len(kinds) > 1:
             df[c] = [None if v is None or _is_nan(v) else str(v) for v in df[c]]
+        elif df[c].dtype == object and kinds <= {int, float}:
+            df[c] = pd.to_numeric(df[c]).astype(float)  # numbers with gaps: None -> NaN
     _write_atomic(out / "results.csv", df.to_csv(index=False, lineterminator="\n"))
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".results.parquet.", suffix=".tmp")
     os.close(fd)

@@ -22,6 +22,10 @@ def add_sweep_parsers(sub: Any) -> None:
                    help="worker processes (default: os.cpu_count(); 1 = in this process)")
     s.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask distributed cluster, e.g. tcp://host:8786")
+    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the base config before the axes, e.g. "
+                        "run.duration_s=0.25 (repeatable)")
+    s.add_argument("--repeats", type=int, help="replace the sweep file's repeats")
     s.add_argument("--no-plots", action="store_true", help="skip the sweep figures")
     s.add_argument("--point-plots", action="store_true",
                    help="also draw each run's heap/MMU/pause figures")
@@ -42,7 +46,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise GcsimError(f"--jobs = {args.jobs} is not allowed: expected an integer >= 1")
-    sweep = load_sweep(args.sweep)
+    sweep = load_sweep(args.sweep, args.overrides, repeats=args.repeats)
     n = sweep.n_points * sweep.repeats
     print(f"sweep: {sweep.n_points} points x {sweep.repeats} repeats = {n} runs -> {args.out}",
           file=sys.stderr)

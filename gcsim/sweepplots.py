@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 import gcsim
 from gcsim import plot
@@ -58,6 +57,7 @@ log = logging.getLogger(__name__)
 
 GOGC_KEY = "runtime.gogc"
 CI_LEVEL = 0.95
+_MAX_VALUE_TICKS = 12  # up to this many swept x values get a tick each
 GOAL_UNBOUNDED_BYTES = 1 << 62  # as gcsim.metrics.summary: goals above are "no goal"
 
 # (figure name, panels); a panel is (derived column, y label). Pause labels get
@@ -182,7 +182,8 @@ def plot_metric_vs(ax: Axes, x: Any, mean: Any, ci: Any | None = None, *,
     color : colour, optional
         Line colour (default: the style's cycle).
     log_x : bool
-        Log-scale x with ticks at 1, 2, 5 × 10^k printed as plain numbers.
+        Log-scale x, ticks printed as plain numbers: at the x values
+        themselves when there are at most 12, else at 1, 2, 5 × 10^k.
 
     Returns
     -------
@@ -200,7 +201,11 @@ def plot_metric_vs(ax: Axes, x: Any, mean: Any, ci: Any | None = None, *,
                     marker="o", markersize=3.5, capsize=2.5, label=label, color=color)
         if log_x:
             ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ticks = np.unique(xs[np.isfinite(xs) & (xs > 0)])
+            if 0 < ticks.size <= _MAX_VALUE_TICKS:  # label the swept values themselves
+                ax.xaxis.set_major_locator(FixedLocator(ticks))
+            else:
+                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.xaxis.set_minor_locator(NullLocator())
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     return ax
@@ -350,9 +355,9 @@ def make_sweep_figures(df: Any, keys: Sequence[str], *, n_repeats: int | None = 
             plot_heatmap(ax, xs, ys, grid, xlabel=axis_label(x), ylabel=axis_label(series),
                          clabel=f"{clabel} ({pause_unit})" if col.startswith("pause")
                          else clabel)
-            if reps:
+            if n_repeats and n_repeats > 1:
                 with plot._styled():
-                    fig.suptitle(reps, fontsize=9)
+                    fig.suptitle(f"mean of {n_repeats} repeats", fontsize=9)
             figs[name] = fig
     if run_dirs:
         figs.update(_per_run_figures(d, x, series, keys, run_dirs))
@@ -379,7 +384,7 @@ def _per_run_figures(d: Any, x: str, series: str | None, keys: Sequence[str],
         vals = list(sel[k].drop_duplicates())
         pick = vals[len(vals) // 2] if k == series else vals[0]
         sel = sel[sel[k] == pick]
-        fixed.append(f"{axis_label(k) if k != series else k.rsplit('.', 1)[-1]} = {_fmt(pick)}")
+        fixed.append(f"{k.rsplit('.', 1)[-1].replace('_', ' ')} = {_fmt(pick)}")
     sel = sel.sort_values("_x")
     if sel.empty:
         return {}
@@ -515,7 +520,3 @@ def folder_figures(folder: str | os.PathLike[str],
     raise GcsimError(f"{d} is neither a sweep folder (sweep.json) nor a run folder "
                      "(summary.json + cycles.csv)")
 
-
-def is_finite_number(v: Any) -> bool:
-    """True for a real, finite number (not bool, not "off")."""
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)

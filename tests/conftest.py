@@ -20,16 +20,30 @@ from gcsim.config import Config, config_from_dict
 settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 TINY_RUN = {
-    "run": {"seed": 1, "gomaxprocs": 2, "duration_s": 0.002, "quantum_ns": 10_000},
+    "run": {
+        "seed": 1,
+        "gomaxprocs": 2,
+        "duration_s": 0.002,
+        "quantum_ns": 10_000,
+        "final_gc": True,
+    },
     "runtime": {"gogc": 100},
     "workload": {
         "compute_ns_per_alloc": 150.0,
         "sites": [
-            {"name": "buf", "weight": 3.0, "size": {"dist": "loguniform", "min_bytes": 1,
-                                                   "max_bytes": 40_000}},
-            {"name": "node", "weight": 1.0, "size": 64, "pointer_words": 2,
-             "lifetime": {"kind": "fifo", "live_objects": 100},
-             "refs": [{"to": "child", "site": "leaf"}, {"to": "random", "site": "node"}]},
+            {
+                "name": "buf",
+                "weight": 3.0,
+                "size": {"dist": "loguniform", "min_bytes": 1, "max_bytes": 40_000},
+            },
+            {
+                "name": "node",
+                "weight": 1.0,
+                "size": 64,
+                "pointer_words": 2,
+                "lifetime": {"kind": "fifo", "live_objects": 100},
+                "refs": [{"to": "child", "site": "leaf"}, {"to": "random", "site": "node"}],
+            },
             {"name": "leaf", "weight": 0.0, "size": 24, "pointer_words": 1},
         ],
     },
@@ -37,13 +51,14 @@ TINY_RUN = {
 
 
 def tiny_config() -> Config:
-    """A 2 ms run touching every allocation path (tiny, small, large, children)."""
+    """A 2 ms run touching every allocation path (tiny, small, large, children), then
+    runtime.GC()."""
     return config_from_dict(TINY_RUN)
 
 
 @pytest.fixture(scope="session")
 def warm_engine() -> Iterator[None]:
-    """Compile (or load from cache) run_quanta, init_run and finish_sweep once."""
+    """Compile (or load from cache) run_quanta, init_run, force_gc and finish_sweep once."""
     from gcsim.engine import state as S
     from gcsim.engine.gcsweeping import finish_sweep
     from gcsim.run import prepare, simulate

@@ -50,11 +50,16 @@ from gcsim.engine.mark import (
 from gcsim.engine.pacer import (
     GC_OVER_ASSIST_WORK,
     assist_ratio,
+    assist_ratio_go15,
     compute_trigger,
     cons_mark_update,
+    cycle_start_goal_go15,
     heap_goal_effective,
     heap_goal_gogc,
+    limiter_update,
     memory_limit_heap_goal,
+    trigger_go15,
+    trigger_ratio_update_go15,
 )
 from gcsim.engine.state import (
     C_BG_SCAN_CREDIT,
@@ -63,6 +68,7 @@ from gcsim.engine.state import (
     C_CYC_FORCED,
     C_CYC_HEAP_LIVE_START,
     C_CYC_IDLE_CYCLES,
+    C_CYC_LIMITER_ON,
     C_CYC_MARK_START,
     C_CYC_START,
     C_CYC_STW1_CYCLES,
@@ -77,9 +83,19 @@ from gcsim.engine.state import (
     C_HEAP_LIVE_BYTES,
     C_HEAP_MARKED_BYTES,
     C_HEAP_SCAN_BYTES,
+    C_IDLE_CYCLES,
     C_LAST_HEAP_MARKED_BYTES,
     C_LAST_HEAP_SCAN_BYTES,
     C_LAST_STACK_SCAN_BYTES,
+    C_LIMITER_FILL,
+    C_LIMITER_MARK_WALL,
+    C_LIMITER_MARKING,
+    C_LIMITER_ON,
+    C_LIMITER_SNAP_ASSIST,
+    C_LIMITER_SNAP_IDLE,
+    C_LIMITER_SNAP_STW,
+    C_LIMITER_T,
+    C_LIMITER_TICK,
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
@@ -94,16 +110,21 @@ from gcsim.engine.state import (
     C_PHASE,
     C_SWEEP_DIST_MIN_TRIGGER,
     C_SWEEPGEN,
+    C_TOTAL_ASSIST_CYCLES,
+    C_TOTAL_STW_CPU_CYCLES,
     C_TRIGGER_BYTES,
     C_UNSWEPT_SPANS,
     F_ASSIST_BYTES_PER_WORK,
     F_ASSIST_WORK_PER_BYTE,
     F_CONS_MARK,
     F_CONS_MARK_HIST0,
+    F_TRIGGER_RATIO,
     L_FULL_SWEPT,
     L_FULL_UNSWEPT,
     L_PARTIAL_SWEPT,
     L_PARTIAL_UNSWEPT,
+    PACER_GO15,
+    PACER_GO118,
     PHASE_MARK,
     PHASE_OFF,
     SPAN_INUSE,
@@ -117,10 +138,25 @@ SWEEP_MIN_HEAP_DISTANCE_BYTES = 1 << 20
 def commit_pacer(st, rp, cycle_running, triggered_bytes):
     """Recompute the heap goal and trigger (gcControllerState.commit + trigger()).
 
-    Uses the GOGC goal with stacks and globals, the memory-limit goal, and
-    the sweep-distance floor recorded in ``C_SWEEP_DIST_MIN_TRIGGER``.
+    go1.18: the GOGC goal with stacks and globals, the memory-limit goal, the
+    sweep-distance floor recorded in ``C_SWEEP_DIST_MIN_TRIGGER``, and the
+    cons/mark runway. go1.5: the trigger ratio h_T and the goal
+    H_m x (1 + GOGC/100), with the trigger kept >= heapLive + 1 MiB while
+    sweeping is unfinished.
     """
     c = st.counters
+    if rp.pacer == PACER_GO15:
+        sweep_done = c[C_SWEEP_DIST_MIN_TRIGGER] == 0
+        trigger, goal, ratio = trigger_go15(
+            c[C_LAST_HEAP_MARKED_BYTES], c[C_HEAP_LIVE_BYTES], st.fstate[F_TRIGGER_RATIO],
+            rp.gogc, sweep_done,
+        )
+        st.fstate[F_TRIGGER_RATIO] = ratio
+        if cycle_running:
+            goal = cycle_start_goal_go15(goal, triggered_bytes)
+        c[C_HEAP_GOAL_BYTES] = goal
+        c[C_TRIGGER_BYTES] = trigger
+        return
     gogc_goal = heap_goal_gogc(
         c[C_LAST_HEAP_MARKED_BYTES], c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, rp.gogc
     )
@@ -141,6 +177,46 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
     )
     c[C_HEAP_GOAL_BYTES] = goal
     c[C_TRIGGER_BYTES] = trigger
+
+
+@kernel
+def update_limiter(st, rp):
+    """The GC CPU limiter's bucket (mgclimit.go), ticked at every quantum boundary.
+
+    Each tick adds the wall time since the last one to the window's marking
+    time if marking was on. Every 10 ms (gcCPULimiterUpdatePeriod) the window
+    is poured: GC time is assists + STW pauses x GOMAXPROCS + 25 % of the CPU
+    while marking; mutator time is the rest minus idle time. The bucket
+    (GOMAXPROCS x 1 s) fills while GC time exceeds mutator time; when full
+    the limiter is on and assists are skipped until the next pour that does
+    not overflow it. The 10 ms cadence matters: it is how long assists stay
+    off once the limiter trips, which is what caps GC near 50 % of CPU.
+    """
+    c = st.counters
+    now = c[C_NOW_CYCLES]
+    if c[C_LIMITER_MARKING] != 0:
+        c[C_LIMITER_MARK_WALL] += now - c[C_LIMITER_TICK]
+    c[C_LIMITER_TICK] = now
+    c[C_LIMITER_MARKING] = 1 if c[C_PHASE] == PHASE_MARK else 0
+    window = now - c[C_LIMITER_T]
+    if window < rp.limiter_period_cycles:
+        return
+    P = rp.gomaxprocs
+    stw = c[C_TOTAL_STW_CPU_CYCLES] - c[C_LIMITER_SNAP_STW]
+    gc_time = c[C_TOTAL_ASSIST_CYCLES] - c[C_LIMITER_SNAP_ASSIST] + stw
+    gc_time += int(0.25 * c[C_LIMITER_MARK_WALL] * P)
+    total = window * P - (c[C_IDLE_CYCLES] - c[C_LIMITER_SNAP_IDLE])
+    fill, on = limiter_update(c[C_LIMITER_FILL], rp.limiter_capacity_cycles, gc_time,
+                              total - gc_time)
+    c[C_LIMITER_FILL] = fill
+    c[C_LIMITER_ON] = 1 if on else 0
+    c[C_LIMITER_T] = now
+    c[C_LIMITER_MARK_WALL] = 0
+    c[C_LIMITER_SNAP_ASSIST] = c[C_TOTAL_ASSIST_CYCLES]
+    c[C_LIMITER_SNAP_STW] = c[C_TOTAL_STW_CPU_CYCLES]
+    c[C_LIMITER_SNAP_IDLE] = c[C_IDLE_CYCLES]
+    if on and c[C_PHASE] == PHASE_MARK:
+        c[C_CYC_LIMITER_ON] = 1
 
 
 @kernel
@@ -175,11 +251,15 @@ def _rotate_lists_after_sweepgen(heap, c):
 def revise_assist_ratio(st, rp):
     """Recompute assistWorkPerByte from the work left and the heap distance left (revise)."""
     c = st.counters
-    wpb, bpw = assist_ratio(
-        rp.gogc, c[C_HEAP_LIVE_BYTES], c[C_HEAP_SCAN_BYTES], scan_work_done(c),
-        c[C_HEAP_GOAL_BYTES], c[C_CYC_TRIGGERED], c[C_LAST_HEAP_SCAN_BYTES],
-        c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, 0,
-    )
+    if rp.pacer == PACER_GO15:
+        wpb, bpw = assist_ratio_go15(rp.gogc, c[C_HEAP_LIVE_BYTES], c[C_HEAP_SCAN_BYTES],
+                                     c[C_MARK_SCAN_WORK], c[C_HEAP_GOAL_BYTES])
+    else:
+        wpb, bpw = assist_ratio(
+            rp.gogc, c[C_HEAP_LIVE_BYTES], c[C_HEAP_SCAN_BYTES], scan_work_done(c),
+            c[C_HEAP_GOAL_BYTES], c[C_CYC_TRIGGERED], c[C_LAST_HEAP_SCAN_BYTES],
+            c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, 0,
+        )
     st.fstate[F_ASSIST_WORK_PER_BYTE] = wpb
     st.fstate[F_ASSIST_BYTES_PER_WORK] = bpw
 
@@ -221,13 +301,17 @@ def gc_start(st, wl, rp, costs, forced):
     revise_assist_ratio(st, rp)
     c[C_GC_PENDING] = 0
 
+    # A P whose last step ran past the boundary joins the pause late; no P's
+    # clock ever moves backwards (that would count its overshoot twice).
     t = c[C_NOW_CYCLES] + stw1
     for p in range(P):
-        st.p_time[p] = t
+        st.p_time[p] = max(st.p_time[p], c[C_NOW_CYCLES]) + stw1
     c[C_NOW_CYCLES] = t
     c[C_CYC_MARK_START] = t
     c[C_CYC_STW1_CYCLES] = stw1
     c[C_GC_CPU_CYCLES] += stw1 * P
+    c[C_TOTAL_STW_CPU_CYCLES] += stw1 * P
+    c[C_CYC_LIMITER_ON] = c[C_LIMITER_ON]
 
 
 @kernel
@@ -253,6 +337,11 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
         st.fstate[F_CONS_MARK_HIST0:F_CONS_MARK_HIST0 + 4],
     )
     st.fstate[F_CONS_MARK] = cons_mark
+    if rp.pacer == PACER_GO15:
+        st.fstate[F_TRIGGER_RATIO] = trigger_ratio_update_go15(
+            st.fstate[F_TRIGGER_RATIO], goal_in_force, c[C_LAST_HEAP_MARKED_BYTES],
+            heap_live_end, c[C_CYC_ASSIST_CYCLES], mark_wall, P, c[C_CYC_FORCED] != 0,
+        )
     c[C_HEAP_LIVE_BYTES] = heap_marked
     c[C_LAST_HEAP_MARKED_BYTES] = heap_marked
     c[C_HEAP_SCAN_BYTES] = scan_work
@@ -272,9 +361,10 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
 
     t_end = now + stw2
     for p in range(P):
-        st.p_time[p] = t_end
+        st.p_time[p] = max(st.p_time[p], now) + stw2
     c[C_NOW_CYCLES] = t_end
     c[C_GC_CPU_CYCLES] += stw2 * P
+    c[C_TOTAL_STW_CPU_CYCLES] += stw2 * P
 
     rec = st.rec.cycles
     row = c[C_N_CYCLE_RECORDS]
@@ -305,7 +395,9 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     rec[row]["unswept_spans_at_start"] = c[C_CYC_UNSWEPT]
     rec[row]["heap_alloc_end_bytes"] = c[C_HEAP_ALLOC_BYTES]
     rec[row]["heap_inuse_end_bytes"] = c[C_PAGES_INUSE] * PAGE_BYTES_
-    rec[row]["cons_mark"] = st.fstate[F_CONS_MARK]
+    rec[row]["cons_mark"] = st.fstate[F_CONS_MARK] if rp.pacer == PACER_GO118 else 0.0
+    rec[row]["trigger_ratio"] = st.fstate[F_TRIGGER_RATIO] if rp.pacer == PACER_GO15 else 0.0
+    rec[row]["limiter_on"] = c[C_CYC_LIMITER_ON]
     c[C_N_CYCLE_RECORDS] = row + 1
 
 
@@ -327,6 +419,7 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     c[C_CYC_BG_CYCLES] = work
     c[C_NOW_CYCLES] += mark_wall
     c[C_GC_CPU_CYCLES] += mark_wall * P
+    c[C_TOTAL_STW_CPU_CYCLES] += mark_wall * P
     gc_mark_termination(st, wl, rp, costs, mark_wall)
 
 
@@ -354,6 +447,8 @@ def gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p, out_cost):
 
     Returns True if the goroutine must park (still in debt, no work left).
     """
+    if c[C_LIMITER_ON] != 0:
+        return False  # the CPU limiter turns assists off (gcAssistAlloc returns at once)
     debt = -p_assist_bytes[p]
     wpb = fstate[F_ASSIST_WORK_PER_BYTE]
     bpw = fstate[F_ASSIST_BYTES_PER_WORK]
@@ -377,6 +472,7 @@ def gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p, out_cost):
     p_assist_bytes[p] += 1 + int(bpw * done)
     spent = int(out_cost[0] - before + 0.5)
     c[C_CYC_ASSIST_CYCLES] += spent
+    c[C_TOTAL_ASSIST_CYCLES] += spent
     c[C_GC_CPU_CYCLES] += spent
     return p_assist_bytes[p] < 0 and not mark_work_left(c)
 
@@ -393,8 +489,24 @@ def force_gc(st, wl, rp, costs):
     """
     c = st.counters
     P = rp.gomaxprocs
-    if c[C_PHASE] != PHASE_MARK:
-        gc_start(st, wl, rp, costs, 1)
+    if c[C_PHASE] == PHASE_MARK:
+        # runtime.GC() first waits for the running cycle to end, then runs its own.
+        _finish_mark_blocking(st, wl, rp, costs)
+    gc_start(st, wl, rp, costs, 1)
+    _finish_mark_blocking(st, wl, rp, costs)
+    out_cost = np.zeros(1)
+    finish_sweep(st.heap, c, costs, out_cost)
+    dt = int(out_cost[0])
+    c[C_NOW_CYCLES] += dt
+    for p in range(P):
+        st.p_time[p] = max(st.p_time[p], c[C_NOW_CYCLES])
+
+
+@kernel
+def _finish_mark_blocking(st, wl, rp, costs):
+    """Mark to the end with every P free to mark (no mutator has work), then terminate."""
+    c = st.counters
+    P = rp.gomaxprocs
     out_cost = np.zeros(1)
     drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
     work = int(out_cost[0])
@@ -405,9 +517,3 @@ def force_gc(st, wl, rp, costs):
     c[C_GC_CPU_CYCLES] += background
     c[C_NOW_CYCLES] += mark_wall
     gc_mark_termination(st, wl, rp, costs, 0)
-    out_cost[0] = 0.0
-    finish_sweep(st.heap, c, costs, out_cost)
-    dt = int(out_cost[0])
-    c[C_NOW_CYCLES] += dt
-    for p in range(P):
-        st.p_time[p] = c[C_NOW_CYCLES]

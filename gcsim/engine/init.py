@@ -14,7 +14,15 @@ import numpy as np
 from gcsim.engine._jit import kernel
 from gcsim.engine.gccycle import commit_pacer
 from gcsim.engine.heap import mallocgc
-from gcsim.engine.state import C_FREE_PAGE_HINT, C_NEXT_SAMPLE_CYCLES, W_ROOT_LEN
+from gcsim.engine.pacer import GO15_INITIAL_TRIGGER_RATIO, heap_minimum
+from gcsim.engine.state import (
+    C_FREE_PAGE_HINT,
+    C_LAST_HEAP_MARKED_BYTES,
+    C_NEXT_SAMPLE_CYCLES,
+    F_TRIGGER_RATIO,
+    PACER_GO15,
+    W_ROOT_LEN,
+)
 
 
 @kernel
@@ -23,6 +31,12 @@ def init_run(st, wl, rp, tab, costs):
     c = st.counters
     c[C_FREE_PAGE_HINT] = 0
     c[C_NEXT_SAMPLE_CYCLES] = 0
+    if rp.pacer == PACER_GO15:
+        # Go <= 1.17 primed heapMarked so that the first trigger is heapMinimum.
+        st.fstate[F_TRIGGER_RATIO] = GO15_INITIAL_TRIGGER_RATIO
+        if rp.gogc >= 0:
+            primed = heap_minimum(rp.gogc) / (1.0 + GO15_INITIAL_TRIGGER_RATIO)
+            c[C_LAST_HEAP_MARKED_BYTES] = int(primed)
     commit_pacer(st, rp, False, 0)
     out_cost = np.zeros(1)
     for k in range(wl.site_tab.shape[0]):

@@ -37,6 +37,7 @@ from gcsim.engine.gccycle import (
     mark_worker,
     revise_assist_ratio,
     run_gc_cycle_stw,
+    update_limiter,
 )
 from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
 from gcsim.engine.mark import mark_work_left, shade
@@ -46,6 +47,7 @@ from gcsim.engine.state import (
     C_ASSIST_PARKED,
     C_CYC_ASSIST_CYCLES,
     C_CYC_MARK_START,
+    C_CYC_TRIGGERED,
     C_GC_CPU_CYCLES,
     C_GC_PENDING,
     C_HEAP_ALLOC_BYTES,
@@ -74,6 +76,7 @@ from gcsim.engine.state import (
     LIFE_FIFO,
     LIFE_IMMORTAL,
     PHASE_MARK,
+    PHASE_OFF,
     REF_CHILD,
     REF_RANDOM,
     ST_DONE,
@@ -384,6 +387,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 return ST_OK
             if c[C_N_CYCLE_RECORDS] >= cyc_cap or c[C_N_TIMELINE_RECORDS] >= tl_cap:
                 return ST_RECORDS_FULL
+            update_limiter(st, rp)
             if c[C_PHASE] == PHASE_MARK:
                 if not mark_work_left(c):
                     gc_mark_termination(st, wl, rp, costs, 0)
@@ -396,10 +400,15 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     gc_start(st, wl, rp, costs, 0)
                 continue
             if rp.memory_limit_bytes >= 0:
-                commit_pacer(st, rp, False, 0)
-                if c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
-                    c[C_GC_PENDING] = 1
-                    continue
+                # The memory-limit goal moves with the mapped memory: Go recomputes it
+                # at every trigger test (GC off) and in every revise (marking).
+                if c[C_PHASE] == PHASE_OFF:
+                    commit_pacer(st, rp, False, 0)
+                    if c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
+                        c[C_GC_PENDING] = 1
+                        continue
+                else:
+                    commit_pacer(st, rp, True, c[C_CYC_TRIGGERED])
             if now >= c[C_NEXT_SAMPLE_CYCLES]:
                 sample_timeline(st)
                 while c[C_NEXT_SAMPLE_CYCLES] <= now:

@@ -132,7 +132,19 @@ C_CYC_IDLE_CYCLES = 57  # idle worker CPU so far, cycles
 C_CYC_STW1_CYCLES = 58  # sweep-termination pause, cycles
 C_ASSIST_PARKED = 59  # times a goroutine parked on the assist queue
 C_LAST_HEAP_MARKED_BYTES = 60  # H_m: bytes marked by the last completed cycle (the pacer's)
-N_COUNTERS = 61
+C_TOTAL_ASSIST_CYCLES = 61  # assist CPU since start, cycles
+C_TOTAL_STW_CPU_CYCLES = 62  # STW pause wall x GOMAXPROCS since start, cycles
+C_LIMITER_FILL = 63  # GC CPU limiter bucket level, cycles (mgclimit.go)
+C_LIMITER_ON = 64  # 1 while the bucket is full: assists are skipped
+C_LIMITER_T = 65  # time of the last limiter update, cycles
+C_LIMITER_SNAP_ASSIST = 66  # C_TOTAL_ASSIST_CYCLES at the last update
+C_LIMITER_SNAP_STW = 67  # C_TOTAL_STW_CPU_CYCLES at the last update
+C_LIMITER_SNAP_IDLE = 68  # C_IDLE_CYCLES at the last update
+C_LIMITER_MARKING = 69  # marking was on during the window being accounted
+C_CYC_LIMITER_ON = 70  # the limiter was on at some point of the running cycle
+C_LIMITER_TICK = 71  # last quantum boundary the limiter looked at, cycles
+C_LIMITER_MARK_WALL = 72  # wall cycles with marking on in the current limiter window
+N_COUNTERS = 73
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -195,6 +207,18 @@ COUNTER_NAMES = (
     "C_CYC_STW1_CYCLES",
     "C_ASSIST_PARKED",
     "C_LAST_HEAP_MARKED_BYTES",
+    "C_TOTAL_ASSIST_CYCLES",
+    "C_TOTAL_STW_CPU_CYCLES",
+    "C_LIMITER_FILL",
+    "C_LIMITER_ON",
+    "C_LIMITER_T",
+    "C_LIMITER_SNAP_ASSIST",
+    "C_LIMITER_SNAP_STW",
+    "C_LIMITER_SNAP_IDLE",
+    "C_LIMITER_MARKING",
+    "C_CYC_LIMITER_ON",
+    "C_LIMITER_TICK",
+    "C_LIMITER_MARK_WALL",
 )
 
 # float64 pacer state (index with F_*)
@@ -202,7 +226,8 @@ F_CONS_MARK = 0
 F_CONS_MARK_HIST0 = 1  # four entries: the last four cons/mark values (lastConsMark)
 F_ASSIST_WORK_PER_BYTE = 5  # assistWorkPerByte (revise), scan work per byte allocated
 F_ASSIST_BYTES_PER_WORK = 6  # its inverse
-N_FSTATE = 7
+F_TRIGGER_RATIO = 7  # go1.5 pacer: trigger ratio h_T
+N_FSTATE = 8
 
 # --- record buffers ------------------------------------------------------------------
 
@@ -236,6 +261,8 @@ CYCLE_DTYPE = np.dtype(
         ("heap_alloc_end_bytes", np.int64),
         ("heap_inuse_end_bytes", np.int64),
         ("cons_mark", np.float64),
+        ("trigger_ratio", np.float64),  # go1.5 pacer's h_T for the next cycle (0 with go1.18)
+        ("limiter_on", np.int64),  # the GC CPU limiter was on during the cycle
     ]
 )
 
@@ -370,6 +397,9 @@ class RunParams(NamedTuple):
     write_barrier: int  # 0 = barrier off while marking (unsafe; demonstration only)
     dedicated_workers: int  # background mark workers that own a P for the mark phase
     fractional_goal: float  # per-P share of time a fractional worker marks
+    pacer: int  # PACER_GO118 or PACER_GO15
+    limiter_capacity_cycles: int  # GC CPU limiter bucket: GOMAXPROCS x 1 s
+    limiter_period_cycles: int  # how often the limiter's bucket is updated (10 ms)
 
 
 class Workload(NamedTuple):
@@ -404,6 +434,9 @@ W_REF_OFF = 10  # first ref in ref_*
 W_REF_N = 11
 N_W = 12
 
+
+PACER_GO118 = 0
+PACER_GO15 = 1
 
 DIST_FIXED = 0
 DIST_UNIFORM = 1

@@ -121,6 +121,8 @@ def cycle_table(cyc: np.ndarray, clock_hz: float, gomaxprocs: int) -> dict[str, 
         "heap_alloc_end_bytes": cyc["heap_alloc_end_bytes"],
         "heap_inuse_end_bytes": cyc["heap_inuse_end_bytes"],
         "cons_mark": cyc["cons_mark"],
+        "trigger_ratio": cyc["trigger_ratio"],
+        "limiter_on": cyc["limiter_on"],
     }
 
 
@@ -170,9 +172,11 @@ def memstats(result: Any) -> dict[str, Any]:
         ring_end[k % PAUSE_RING] = ends[k]
     elapsed = float(result.end_cycles) * P
     gc_cpu = float(gc_cpu_cycles(cyc, P).sum())
+    # Class 0 is the dummy class: Go counts large objects apart and leaves it at 0.
     by_size = [
-        {"Size": int(scl.CLASS_TO_SIZE_BYTES[i]), "Mallocs": int(result.alloc_by_class[i]),
-         "Frees": int(result.free_by_class[i])}
+        {"Size": int(scl.CLASS_TO_SIZE_BYTES[i]),
+         "Mallocs": int(result.alloc_by_class[i]) if i else 0,
+         "Frees": int(result.free_by_class[i]) if i else 0}
         for i in range(BYSIZE_CLASSES)
     ]
     return {
@@ -253,4 +257,10 @@ def summary(result: Any) -> dict[str, Any]:
         "mean_heap_goal_bytes": float(goal[goal < GOAL_UNBOUNDED_BYTES].mean())
         if np.any(goal < GOAL_UNBOUNDED_BYTES) else None,
         "heap_sys_bytes": int(tl["heap_sys_bytes"][-1]) if len(tl) else 0,
+        "pacer": cfg.runtime.pacer,
+        "assist_cpu_fraction": float(cyc["assist_cycles"].sum()) / (result.end_cycles * P)
+        if result.end_cycles else 0.0,
+        "limiter_cycles": int(cyc["limiter_on"].sum()),
+        "last_limiter_gc": int(cyc["gc_number"][cyc["limiter_on"] > 0].max(initial=0)),
+        "mean_cons_mark": float(cyc["cons_mark"].mean()) if len(cyc) else 0.0,
     }

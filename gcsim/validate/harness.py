@@ -55,8 +55,18 @@ class SettingResult:
     failed: list[str]
     go_wall_s: list[float]
     sim_wall_s: float
+    limits: dict[str, float] = field(default_factory=dict)  # figure -> max |error|
     notes: list[str] = field(default_factory=list)
     figure: Path | None = None
+
+    def status(self, row: Any) -> str:
+        """"FAIL", "ok", or "" when the figure has no threshold."""
+        limit = self.limits.get(row.figure)
+        if limit is None:
+            return ""
+        if row.rel_error is None:
+            return "n/a"
+        return "FAIL" if abs(row.rel_error) > limit else "ok"
 
     @property
     def label(self) -> str:
@@ -246,8 +256,8 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     gos = [C.go_side(run.lines, run.report) for run in go_runs]
     rows = C.compare(sim, gos)
     res = SettingResult(twin.name, cfg.runtime.gogc, P, rows, C.check_thresholds(rows, limits),
-                        [run.wall_s for run in go_runs], result.wall_s)
-    res.notes += _input_notes(cfg, go_runs[0].report)
+                        [run.wall_s for run in go_runs], result.wall_s, limits=dict(limits))
+    res.notes += _run_notes(cfg, go_runs)
     if plots:
         from gcsim.validate.figures import setting_figure
 
@@ -255,9 +265,24 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     return res, commit
 
 
-def _input_notes(cfg: Any, report: dict[str, Any]) -> list[str]:
-    """Model inputs the Go program measured differently from the config."""
+def _run_notes(cfg: Any, go_runs: Sequence[Any]) -> list[str]:
+    """What the reader of the table should know about the Go runs.
+
+    - the CPU share the program got: user + sys time over wall time times
+      min(GOMAXPROCS, CPUs). Below ~90 % the machine was busy, and the
+      wall-clock figures (mark time, pauses, and through them GC CPU) are
+      stretched by the time the program waited for a CPU;
+    - model inputs measured differently from the config (globals).
+    """
     notes = []
+    P = min(cfg.run.gomaxprocs, os.cpu_count() or 1)
+    shares = [run.report["cpu_ns"] / 1e9 / (run.wall_s * P) for run in go_runs
+              if run.report.get("cpu_ns", -1) > 0 and run.wall_s > 0]
+    if shares:
+        text = ", ".join(f"{100 * x:.0f}" for x in shares)
+        busy = " (a busy machine: wall-clock figures are stretched)" if min(shares) < 0.9 else ""
+        notes.append(f"Go got {text} % of {P} CPU(s) over its wall time{busy}")
+    report = go_runs[0].report
     globals_go = report.get("metrics", {}).get("/gc/scan/globals:bytes")
     globals_cfg = cfg.workload.globals_bytes
     if globals_go and abs(globals_go - globals_cfg) > 0.1 * globals_go:
@@ -279,6 +304,14 @@ def _machine() -> str:
     return f"{model or platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
 
 
+def _load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
 def _header(go: Path, go_version: str, commit: str | None, repeat: int) -> dict[str, str]:
     import gcsim
 
@@ -288,6 +321,7 @@ def _header(go: Path, go_version: str, commit: str | None, repeat: int) -> dict[
         "machine": _machine(),
         "gcsim": f"{gcsim.__version__}, commit {commit or 'unknown'}",
         "repeats": str(repeat),
+        "load": _load(),
     }
 
 
@@ -307,13 +341,7 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.1f}" if unit == "MiB" else f"{value:.2f}"
 
 
-def _status(row: Any, limits_failed: list[str]) -> str:
-    return "FAIL" if any(f.startswith(row.label + ":") for f in limits_failed) else "ok"
-
-
 def _rows(outcome: Outcome) -> list[dict[str, Any]]:
-    from gcsim.validate.compare import load_thresholds  # noqa: F401 - keeps import cheap
-
     out = []
     for res in outcome.results:
         for row in res.rows:
@@ -331,15 +359,11 @@ def _rows(outcome: Outcome) -> list[dict[str, Any]]:
                 "measured_max": max(meas) if meas else None,
                 "repeats": len(meas),
                 "rel_error": row.rel_error,
-                "threshold": res_threshold(res, row.figure),
-                "status": _status(row, res.failed),
+                "threshold": res.limits.get(row.figure),
+                "status": res.status(row),
                 "note": row.note,
             })
     return out
-
-
-def res_threshold(res: SettingResult, figure: str) -> float | None:
-    return getattr(res, "limits", {}).get(figure)
 
 
 def format_csv(outcome: Outcome) -> str:
@@ -374,7 +398,7 @@ def format_table(outcome: Outcome, *, markdown: bool) -> str:
         thr = "" if r["threshold"] is None else f"{100 * r['threshold']:.0f} %"
         body.append([r["twin"], str(r["gogc"]), str(r["gomaxprocs"]), r["label"],
                      _fmt(r["predicted"], r["unit"]) + unit, meas + unit, _pct(r["rel_error"]),
-                     thr, r["status"] if thr else ""])
+                     thr, r["status"]])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
@@ -393,6 +417,7 @@ def format_markdown(outcome: Outcome) -> str:
         f"- date: {h['date']}",
         f"- Go: {h['go']}",
         f"- machine: {h['machine']}",
+        f"- load average when the run ended: {h['load']}",
         f"- gcsim: {h['gcsim']}",
         f"- Go runs per setting: {h['repeats']}; error = (gcsim - Go median) / Go median "
         "(heap goal: median of per-cycle errors over cycles matched by number)",

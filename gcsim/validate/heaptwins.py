@@ -25,15 +25,20 @@ How the two are kept from drifting
 The baseline
 ------------
 Real Go's heap holds the runtime's own objects (and the twin's parameters,
-reflect's type cache, the runtime/metrics tables): about 0.35 MiB of spans
-holding ~70 KiB in ~300 objects on go1.27.3. The twin reads MemStats once
-after ``runtime.GC()`` before it allocates anything of the workload, and
+allocators, reflect's type cache, the runtime/metrics tables): on go1.27.3
+about 0.4 MiB of in-use spans holding 80-105 KiB in 400-700 objects. The twin
+reads MemStats after ``runtime.GC()`` before it allocates anything of the
+workload, keeps everything it allocated before that alive to the end, and
 ``measure_go`` subtracts that baseline from the final figures; gcsim models
-only the workload's objects. What the subtraction cannot remove: workload
-objects fill the free slots of baseline spans of the same span class (up to
-one span per class less HeapInuse on the Go side), and a few runtime objects
-come and go between the two reads (measured: +3 mallocs, -6 frees, +384 B).
-Both are tens of KiB at most, so the mixes are sized to several MiB.
+only the workload's objects. With that, a one-object workload nets exactly
+its two objects (the object and its root table) and their bytes.
+
+What the subtraction cannot remove: the workload's first objects of a span
+class go into free slots of spans the baseline already holds (mcentral hands
+out partial spans first), so Go needs up to one span per span class fewer
+than a heap that starts empty. gcsim's HeapInuse equals the exact count, the
+sum over span classes of ceil(objects / nelems) x npages, and comes out 2-12
+pages (0.1-0.5 %) above Go's net figure on these mixes.
 
 Everything here is plain Python; Go is optional (``goruntime.gotool``):
 ``build_twin`` returns None when there is no toolchain.
@@ -113,14 +118,16 @@ def twin_params(cfg: Config) -> dict[str, Any]:
             pws = [s.pointer_words] * len(values)
         else:
             pws = [int((s.pointer_density or 0.0) * (v // 8)) for v in values]
-        sites.append({
-            "name": s.name,
-            "weight": float(s.weight),
-            "sizes_bytes": list(values),
-            "size_cdf": cdf,
-            "pointer_words": pws,
-            "max_allocs": int(s.max_allocs),
-        })
+        sites.append(
+            {
+                "name": s.name,
+                "weight": float(s.weight),
+                "sizes_bytes": list(values),
+                "size_cdf": cdf,
+                "pointer_words": pws,
+                "max_allocs": int(s.max_allocs),
+            }
+        )
     total_allocs = sum(s["max_allocs"] for s in sites)
     if cfg.run.max_allocs is not None and cfg.run.max_allocs < total_allocs:
         problems.append(f"run.max_allocs = {cfg.run.max_allocs} < the sites' {total_allocs}")
@@ -150,8 +157,12 @@ def build_twin(out_dir: str | Path, src_dir: str | Path = TWIN_SOURCE_DIR) -> Pa
     out = Path(out_dir) / BINARY_NAME
     proc = subprocess.run(
         [str(go), "build", "-o", str(out), "."],
-        cwd=src_dir, env=_env(), capture_output=True, text=True,
-        timeout=_BUILD_TIMEOUT_S, check=False,
+        cwd=src_dir,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=_BUILD_TIMEOUT_S,
+        check=False,
     )
     if proc.returncode != 0:
         raise ValidationError(f"building the heap twin in {src_dir} failed:\n{proc.stderr}")
@@ -174,15 +185,22 @@ def measure_go(binary: str | Path, cfg: Config) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gcsim-heaptwin-") as tmp:
         params = Path(tmp) / "params.json"
         params.write_text(json.dumps(twin_params(cfg)))
-        proc = subprocess.run([str(binary), str(params)], env=env, capture_output=True,
-                              text=True, timeout=_RUN_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            [str(binary), str(params)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=_RUN_TIMEOUT_S,
+            check=False,
+        )
     if proc.returncode != 0:
         raise ValidationError(f"heap twin exited {proc.returncode}:\n{proc.stderr}")
     out = json.loads(proc.stdout)
     base, final = out["base"], out["final"]
     net = {k: final[k] - base[k] for k in base if isinstance(base[k], int)}
-    net["BySizeMallocs"] = [f - b for f, b in zip(final["BySizeMallocs"],
-                                                  base["BySizeMallocs"], strict=True)]
+    net["BySizeMallocs"] = [
+        f - b for f, b in zip(final["BySizeMallocs"], base["BySizeMallocs"], strict=True)
+    ]
     return {"net": net, "base": base, "final": final, "go": out.get("go")}
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from gcsim.config import Config
 from gcsim.engine import state as S
-from gcsim.engine.pacer import bg_workers
+from gcsim.engine.pacer import LIMITER_UPDATE_PERIOD_NS, bg_workers
 from gcsim.engine.state import (
     DIST_CHOICE,
     DIST_FIXED,
@@ -207,4 +207,7 @@ def compile_run_params(cfg: Config) -> RunParams:
         write_barrier=int(cfg.runtime.write_barrier),
         dedicated_workers=dedicated,
         fractional_goal=fractional,
+        pacer=S.PACER_GO15 if cfg.runtime.pacer == "go1.5" else S.PACER_GO118,
+        limiter_capacity_cycles=int(cfg.run.gomaxprocs * hz),  # GOMAXPROCS x 1 s
+        limiter_period_cycles=ns_to_cycles(LIMITER_UPDATE_PERIOD_NS, hz),
     )

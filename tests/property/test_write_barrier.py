@@ -32,14 +32,25 @@ def _config(seed: int, gomaxprocs: int, write_barrier: bool, gogc: int) -> dict:
             "compute_ns_per_alloc": 200.0,
             "globals_bytes": 0,
             "sites": [
-                {"name": "node", "size": 48, "pointer_words": 3, "weight": 1.0,
-                 "lifetime": {"kind": "fifo", "live_objects": 3000},
-                 "refs": [{"to": "random", "site": "node"}, {"to": "random", "site": "node"},
-                          {"to": "child", "site": "leaf"}],
-                 "pointer_writes_per_alloc": 6.0},
+                {
+                    "name": "node",
+                    "size": 48,
+                    "pointer_words": 3,
+                    "weight": 1.0,
+                    "lifetime": {"kind": "fifo", "live_objects": 3000},
+                    "refs": [
+                        {"to": "random", "site": "node"},
+                        {"to": "random", "site": "node"},
+                        {"to": "child", "site": "leaf"},
+                    ],
+                    "pointer_writes_per_alloc": 6.0,
+                },
                 {"name": "leaf", "size": 32, "pointer_words": 1, "weight": 0.0},
-                {"name": "garbage", "size": {"dist": "uniform", "min_bytes": 16,
-                                             "max_bytes": 512}, "weight": 3.0},
+                {
+                    "name": "garbage",
+                    "size": {"dist": "uniform", "min_bytes": 16, "max_bytes": 512},
+                    "weight": 3.0,
+                },
             ],
         },
     }
@@ -97,7 +108,10 @@ def test_barrier_keeps_every_reachable_object_marked(seed: int, gomaxprocs: int)
 
 
 def test_without_the_barrier_the_same_schedules_lose_objects() -> None:
-    lost = [sum(lost_objects_per_cycle(_config(seed, p, False, 50)))
-            for seed in (1, 2, 3) for p in (1, 2)]
+    lost = [
+        sum(lost_objects_per_cycle(_config(seed, p, False, 50)))
+        for seed in (1, 2, 3)
+        for p in (1, 2)
+    ]
     assert sum(lost) > 0, "pointer moves during mark should hide objects without the barrier"
     assert sum(1 for x in lost if x > 0) >= 3, lost

@@ -5,7 +5,7 @@ Each ``validation/heap/*.toml`` is a gcsim config of immortal sites ending in
 real Go (go1.27.3, GOMAXPROCS=1) and prints MemStats. gcsim's HeapInuse,
 HeapAlloc and HeapObjects must be within 2 % of Go's, after Go's start-up
 baseline is subtracted (``gcsim.validate.heaptwins`` explains both). Run with
-``pytest -m validate -s tests/validate`` to see the table.
+``pytest -s tests/validate/test_heap_twins.py`` to see the table.
 
 The twin is built once per session into a temporary directory; everything is
 skipped only when there is no Go toolchain.
@@ -61,30 +61,58 @@ def test_heap_twin_within_2_percent(
 
 _TWIN = {
     "run": {"gomaxprocs": 1, "duration_s": "off", "max_allocs": 100, "final_gc": True},
-    "workload": {"sites": [{"name": "a", "size": 64, "max_allocs": 10,
-                            "lifetime": {"kind": "immortal"}}]},
+    "workload": {
+        "sites": [{"name": "a", "size": 64, "max_allocs": 10, "lifetime": {"kind": "immortal"}}]
+    },
 }
 
 
 def test_twin_params_follow_the_config() -> None:
-    raw = {**_TWIN, "workload": {"sites": [
-        {"name": "a", "size": {"dist": "choice", "values_bytes": [24, 1024], "weights": [3, 1]},
-         "pointer_density": 0.5, "max_allocs": 7, "weight": 2.0,
-         "lifetime": {"kind": "immortal"}},
-    ]}}
+    raw = {
+        **_TWIN,
+        "workload": {
+            "sites": [
+                {
+                    "name": "a",
+                    "size": {"dist": "choice", "values_bytes": [24, 1024], "weights": [3, 1]},
+                    "pointer_density": 0.5,
+                    "max_allocs": 7,
+                    "weight": 2.0,
+                    "lifetime": {"kind": "immortal"},
+                },
+            ]
+        },
+    }
     p = ht.twin_params(config_from_dict(raw))
-    assert p == {"seed": 1, "sites": [{
-        "name": "a", "weight": 2.0, "sizes_bytes": [24, 1024], "size_cdf": [0.75, 1.0],
-        "pointer_words": [1, 64], "max_allocs": 7}]}
+    assert p == {
+        "seed": 1,
+        "sites": [
+            {
+                "name": "a",
+                "weight": 2.0,
+                "sizes_bytes": [24, 1024],
+                "size_cdf": [0.75, 1.0],
+                "pointer_words": [1, 64],
+                "max_allocs": 7,
+            }
+        ],
+    }
 
 
-@pytest.mark.parametrize("key, value, why", [
-    ("run.gomaxprocs", 2, "gomaxprocs"),
-    ("run.final_gc", False, "final_gc"),
-    ("run.duration_s", 1.0, "duration_s"),
-    ("workload.sites[0].lifetime", {"kind": "fifo", "live_objects": 5}, "immortal"),
-    ("workload.sites[0].size", {"dist": "loguniform", "min_bytes": 8, "max_bytes": 64}, "choice"),
-])
+@pytest.mark.parametrize(
+    "key, value, why",
+    [
+        ("run.gomaxprocs", 2, "gomaxprocs"),
+        ("run.final_gc", False, "final_gc"),
+        ("run.duration_s", 1.0, "duration_s"),
+        ("workload.sites[0].lifetime", {"kind": "fifo", "live_objects": 5}, "immortal"),
+        (
+            "workload.sites[0].size",
+            {"dist": "loguniform", "min_bytes": 8, "max_bytes": 64},
+            "choice",
+        ),
+    ],
+)
 def test_twin_params_reject_what_the_twin_cannot_do(key: str, value: object, why: str) -> None:
     from gcsim.config import apply_override
 

@@ -20,7 +20,7 @@ from pathlib import Path
 MIN_BYTES = 8
 MAX_BYTES = 32 * 1024
 N_SIZES = 48
-COUNT = 120  # objects per size: about 20 MiB in all, most of it in the largest sizes
+COUNT = 120  # objects per size: about 24 MiB in all, most of it in the largest sizes
 SEED = 5
 
 

@@ -38,6 +38,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 )
@@ -282,7 +283,15 @@ func report(prm params, procs int, elapsed time.Duration) {
 	for k := int(ms.NumGC) - n; k < int(ms.NumGC); k++ {
 		pauses = append(pauses, ms.PauseNs[k%len(ms.PauseNs)])
 	}
+	// Process CPU time: on a busy machine the program gets less than one CPU
+	// per P and every wall-clock figure (mark time, pauses) stretches.
+	var ru syscall.Rusage
+	cpuNs := int64(-1)
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		cpuNs = ru.Utime.Nano() + ru.Stime.Nano()
+	}
 	out := map[string]any{
+		"cpu_ns":     cpuNs, // user + sys of the whole process, -1 if unknown
 		"twin":       prm.Twin,
 		"go_version": runtime.Version(),
 		"gomaxprocs": procs,

@@ -1,0 +1,3 @@
+module gcsim.dev/calibration
+
+go 1.27

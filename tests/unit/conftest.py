@@ -1,0 +1,56 @@
+"""Fixtures shared by the sweep, plot and report tests: one small real sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# A 10 ms run whose first site's pointer density can be swept 0..1 (no refs).
+SWEEP_BASE = """
+[run]
+seed = 7
+gomaxprocs = 2
+duration_s = 0.01
+[workload]
+compute_ns_per_alloc = 50.0
+[[workload.sites]]
+name = "node"
+size = 64
+pointer_density = 0.5
+lifetime = { kind = "fifo", live_objects = 3000 }
+[[workload.sites]]
+name = "buf"
+weight = 2.0
+size = { dist = "uniform", min_bytes = 8, max_bytes = 2048 }
+"""
+
+# 2 x 2 points x 2 repeats = 8 runs.
+SWEEP_FILE = """
+base = "base.toml"
+repeats = 2
+description = "test sweep"
+[axes]
+"runtime.gogc" = [50, 200]
+"workload.sites[0].pointer_density" = { start = 0.0, stop = 1.0, num = 2 }
+"""
+
+
+def write_sweep(folder: Path, sweep_text: str = SWEEP_FILE, base_text: str = SWEEP_BASE) -> Path:
+    """Write base.toml and sweep.toml into ``folder``; return the sweep file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "base.toml").write_text(base_text)
+    p = folder / "sweep.toml"
+    p.write_text(sweep_text)
+    return p
+
+
+@pytest.fixture(scope="session")
+def small_sweep(tmp_path_factory: pytest.TempPathFactory, warm_engine: None) -> Path:
+    """The results folder of SWEEP_FILE, run on two local worker processes, with figures."""
+    from gcsim.sweep import load_sweep, run_sweep
+
+    d = tmp_path_factory.mktemp("sweep")
+    sweep = load_sweep(write_sweep(d / "spec"))
+    run_sweep(sweep, d / "out", jobs=2, plots=True, progress=False)
+    return d / "out"

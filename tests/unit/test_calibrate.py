@@ -1,0 +1,224 @@
+"""Tests for gcsim calibrate (issue 6): the TOML file, [costs] from_file, a real run."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gcsim.calibfit import _stack_copied, fit_costs, slot_of
+from gcsim.calibrate import Calibration, plan, read_calibration, write_calibration
+from gcsim.cli import main
+from gcsim.config import config_from_dict, dump_config, load_config
+from gcsim.errors import ConfigError
+from gcsim.goruntime import gotool
+from gcsim.goruntime.costs import COSTS
+
+CONFIG = """
+[costs]
+from_file = "{path}"
+mark_pointer_ns = 9.0
+
+[[workload.sites]]
+name = "a"
+size = 64
+"""
+
+
+def _calibration() -> Calibration:
+    return Calibration(
+        costs={"alloc_fast_ns": 11.5, "mark_pointer_ns": 7.25, "sweep_span_ns": 210.0},
+        info={"date": "2026-11-25 19:00 UTC", "go_version": "go1.27.3", "cpu_model": "AMD EPYC",
+              "gomaxprocs": "1", "load_average_before": [1.0, 1.5, 2.0], "quick": True},
+        entries={"alloc_fast_ns": {"raw": {"per_size": {"noscan_16": {"alloc_ns": 9.1}}},
+                                   "method": "intercept"}},
+    )
+
+
+# --------------------------------------------------------------------------
+# The TOML file
+
+
+def test_write_read_round_trip(tmp_path: Path) -> None:
+    cal = _calibration()
+    path = tmp_path / "sub" / "cal.toml"
+    write_calibration(path, cal)
+    back = read_calibration(path)
+    assert back.costs == cal.costs
+    assert back.info == cal.info
+    assert back.entries == cal.entries
+    doc = tomllib.loads(path.read_text())
+    assert set(doc) == {"costs", "calibration"}
+    assert not list(tmp_path.glob("sub/.*.tmp"))  # written atomically
+
+
+def test_written_file_is_a_costs_file_for_configs(tmp_path: Path) -> None:
+    write_calibration(tmp_path / "cal.toml", _calibration())
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text(CONFIG.format(path="cal.toml"))
+    cfg = load_config(cfg_path)
+    assert cfg.costs.ns("alloc_fast_ns") == 11.5
+    assert cfg.costs.ns("sweep_span_ns") == 210.0
+
+
+# --------------------------------------------------------------------------
+# [costs] from_file
+
+
+def _write_costs(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[costs]\n" + body)
+    return path
+
+
+def test_from_file_is_relative_to_the_config(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_costs(tmp_path / "cal" / "costs.toml", "alloc_fast_ns = 11.0\nmark_pointer_ns = 7.0\n")
+    cfg_path = tmp_path / "configs" / "run.toml"
+    cfg_path.parent.mkdir()
+    cfg_path.write_text(CONFIG.format(path="../cal/costs.toml"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(Path("..") / "configs" / "run.toml")
+    assert cfg.costs.ns("alloc_fast_ns") == 11.0  # from the file
+    assert cfg.costs.ns("mark_pointer_ns") == 9.0  # the config's own entry wins
+    assert cfg.costs.ns("sweep_span_ns") == COSTS["sweep_span_ns"].default_ns
+
+
+def test_from_file_with_set_is_relative_to_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_costs(tmp_path / "here.toml", "alloc_fast_ns = 13.0\n")
+    cfg_path = tmp_path / "configs" / "run.toml"
+    cfg_path.parent.mkdir()
+    cfg_path.write_text('[[workload.sites]]\nname = "a"\nsize = 64\n')
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(cfg_path, ['costs.from_file="here.toml"', "costs.alloc_tiny_ns=4.5"])
+    assert cfg.costs.ns("alloc_fast_ns") == 13.0
+    assert cfg.costs.ns("alloc_tiny_ns") == 4.5
+
+
+def test_from_file_unknown_name_names_file_and_key(tmp_path: Path) -> None:
+    bad = _write_costs(tmp_path / "bad.toml", "alloc_fast_ns = 11.0\nmark_pointr_ns = 7.0\n")
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text(CONFIG.format(path="bad.toml"))
+    with pytest.raises(ConfigError) as e:
+        load_config(cfg_path)
+    msg = str(e.value)
+    assert str(bad) in msg
+    assert "mark_pointr_ns" in msg
+    assert "did you mean 'mark_pointer_ns'?" in msg
+
+
+@pytest.mark.parametrize("body, what", [
+    ("alloc_fast_ns = -1.0\n", "a number >= 0"),
+    ("alloc_fast_ns = 'fast'\n", "a number >= 0"),
+])
+def test_from_file_bad_value(tmp_path: Path, body: str, what: str) -> None:
+    _write_costs(tmp_path / "bad.toml", body)
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text(CONFIG.format(path="bad.toml"))
+    with pytest.raises(ConfigError, match=what):
+        load_config(cfg_path)
+
+
+def test_from_file_missing_or_not_a_costs_file(tmp_path: Path) -> None:
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text(CONFIG.format(path="nosuch.toml"))
+    with pytest.raises(ConfigError, match="costs.from_file"):
+        load_config(cfg_path)
+    (tmp_path / "nocosts.toml").write_text("[calibration]\ndate = 'today'\n")
+    cfg_path.write_text(CONFIG.format(path="nocosts.toml"))
+    with pytest.raises(ConfigError, match=r"a TOML file with a \[costs\] table"):
+        load_config(cfg_path)
+    with pytest.raises(ConfigError, match="costs.from_file"):
+        config_from_dict({"costs": {"from_file": 3},
+                          "workload": {"sites": [{"name": "a", "size": 64}]}})
+
+
+def test_dump_writes_numbers_not_the_path(tmp_path: Path) -> None:
+    _write_costs(tmp_path / "costs.toml", "alloc_fast_ns = 11.0\nsweep_span_ns = 222.0\n")
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text(CONFIG.format(path="costs.toml"))
+    cfg = load_config(cfg_path)
+    text = dump_config(cfg)
+    assert "from_file" not in text
+    dumped = tomllib.loads(text)
+    assert dumped["costs"]["alloc_fast_ns"] == 11.0
+    assert dumped["costs"]["sweep_span_ns"] == 222.0
+    assert dumped["costs"]["mark_pointer_ns"] == 9.0
+    (tmp_path / "costs.toml").unlink()  # the dump no longer needs the file
+    assert config_from_dict(dumped) == cfg
+
+
+# --------------------------------------------------------------------------
+# Fitting helpers
+
+
+def test_slot_of_follows_the_malloc_header_rule() -> None:
+    assert slot_of(64, scan=False) == (64, 1)
+    assert slot_of(1024, scan=False) == (1024, 1)
+    assert slot_of(1024, scan=True) == (1152, 1)  # + 8 B header over 512 B
+    assert slot_of(32760, scan=False) == (32768, 4)
+    with pytest.raises(ValueError):
+        slot_of(32768, scan=False)
+
+
+def test_stack_bytes_copied_is_the_sum_of_sizes_before_each_doubling() -> None:
+    # 2 KiB -> 4 -> ... -> 1 MiB: copies of 2 KiB + 4 KiB + ... + 512 KiB.
+    assert _stack_copied(1_000_000, 2048) == (1 << 20) - 2048
+    assert _stack_copied(1_048_000, 2048) == (2 << 20) - 2048  # + guard no longer fits
+    assert _stack_copied(100, 2048) == 0
+
+
+def test_fit_without_records_sets_nothing() -> None:
+    costs, entries = fit_costs({}, {})
+    assert costs == {} and entries == {}
+
+
+def test_plan_covers_every_experiment_and_build() -> None:
+    for quick in (True, False):
+        steps = plan(quick)
+        assert {s.exp for s in steps} == {"alloc", "refill", "large", "mark", "sweep", "sched",
+                                          "wb", "stack", "stw"}
+        assert {s.variant for s in steps} == {"greentea", "classic", "bigglobals"}
+
+
+# --------------------------------------------------------------------------
+# Real Go
+
+# Calibrated entries are differences of CPU times on a shared machine; a
+# --quick run (small graphs, one pass) lands within this factor of the
+# defaults, themselves calibrated on the project's machine.
+PLAUSIBLE = (0.2, 5.0)
+
+
+@pytest.mark.validate
+def test_calibrate_quick_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``gcsim calibrate --quick``: every entry it writes is > 0 and plausible."""
+    if gotool.find_go() is None or gotool.go_version() is None:
+        pytest.skip("no Go toolchain (pip install 'gcsim[validate]')")
+    out = tmp_path / "cal.toml"
+    code = main(["calibrate", "--quick", "--out", str(out)])
+    printed = capsys.readouterr()
+    print(printed.out, printed.err, sep="\n")
+    assert code == 0, printed.err
+    cal = read_calibration(out)
+    assert len(cal.costs) >= 15, sorted(set(COSTS) - set(cal.costs))
+    lo, hi = PLAUSIBLE
+    for name, value in cal.costs.items():
+        default = COSTS[name].default_ns
+        assert value > 0, name
+        assert lo * default <= value <= hi * default, (name, value, default)
+        assert cal.entries[name]["method"]
+    assert cal.info["go_version"] == gotool.go_version()
+    assert cal.info["quick"] is True
+    assert cal.info["cpu_model"] and cal.info["load_average_before"] is not None
+    assert (tmp_path / "cal.records.json").is_file()
+    # The file works as a config's cost table.
+    cfg_path = tmp_path / "run.toml"
+    cfg_path.write_text('[costs]\nfrom_file = "cal.toml"\n'
+                        '[[workload.sites]]\nname = "a"\nsize = 64\n')
+    cfg = load_config(cfg_path)
+    assert cfg.costs.as_dict() == {**{n: e.default_ns for n, e in COSTS.items()}, **cal.costs}
