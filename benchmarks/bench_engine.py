@@ -72,6 +72,37 @@ def test_single_site_64b_transient_throughput(benchmark: Any) -> None:
     assert r.counter("C_NUM_GC") > 0
 
 
+@pytest.mark.parametrize("density", [0.0, 0.25, 1.0])
+def test_marking_throughput_by_pointer_density(benchmark: Any, density: float) -> None:
+    """Allocation with marking on: a 16 MiB live set of 256 B objects at a pointer
+    density (0, 0.25, 1) plus transient garbage, GOGC=100, GOMAXPROCS=2, 0.2 s.
+    ``extra_info`` also carries the share of simulated CPU spent marking."""
+    refs = [{"to": "random", "site": "live"}] if density > 0 else []
+    cfg = config_from_dict(
+        {
+            "run": {"seed": 1, "gomaxprocs": 2, "duration_s": 0.2},
+            "workload": {
+                "compute_ns_per_alloc": 300.0,
+                "sites": [
+                    {"name": "live", "size": 256, "pointer_density": density,
+                     "lifetime": {"kind": "fifo", "live_objects": 65_536}, "refs": refs},
+                    {"name": "garbage", "weight": 4.0,
+                     "size": {"dist": "uniform", "min_bytes": 16, "max_bytes": 512}},
+                ],
+            },
+        }
+    )
+    r = _throughput(benchmark, cfg, rounds=3)
+    cyc = r.cycles
+    mark_cpu = float((cyc["assist_cycles"] + cyc["background_cycles"]).sum())
+    benchmark.extra_info.update(
+        pointer_density=density,
+        mark_cpu_share=mark_cpu / (r.end_cycles * cfg.run.gomaxprocs),
+        objects_marked=int(cyc["objects_marked"].sum()),
+    )
+    assert r.counter("C_NUM_GC") > 0
+
+
 # --- compile time -------------------------------------------------------------------------------
 
 _CHILD = """
