@@ -10,22 +10,25 @@
 //
 // Experiments (each names its method at the top of its function):
 //
-//	alloc   small allocation per size class, noscan and scan, GC off   (alloc.go)
-//	refill  per-allocation timing: the allocations that take a new span (alloc.go)
+//	alloc   small allocation per size class, noscan/scan/tiny, GC off   (alloc.go)
+//	refill  per-allocation timing: the allocations that open a span     (alloc.go)
 //	large   large (> 32760 B) allocation, GC off                       (alloc.go)
-//	mark    runtime.GC() over a live graph: mark CPU per GC             (mark.go)
-//	sweep   runtime.GC() after half / all of the objects died           (mark.go)
+//	mark    runtime.GC() over live graphs (-graphs kind:order:n:k,...)  (mark.go)
+//	sweep   runtime.GC() after all but one object per span died, then all (mark.go)
 //	sched   the Gosched round trips runtime.GC's sweep loop adds        (mark.go)
 //	wb      pointer stores with the write barrier off and on            (misc.go)
 //	stack   stack growth by copying                                     (misc.go)
-//	stw     runtime.GC() pauses with GOMAXPROCS-1 busy goroutines       (misc.go)
+//	stw     GC pauses: runtime.GC() on an empty heap, or cycles
+//	        triggered by allocation over a live ring (-n)               (misc.go)
 //
-// Times are CPU time wherever the code under test runs on a known thread
-// (clock_gettime CLOCK_PROCESS_CPUTIME_ID / CLOCK_THREAD_CPUTIME_ID), so a
-// busy machine stretches them less than wall time. Mark time comes from
-// runtime/metrics (/cpu/classes/gc/*), which the runtime measures as the wall
-// time its workers ran; every record carries the process CPU and wall time
-// too, so their ratio shows how much the machine's load stretched it.
+// Times are CPU time (clock_gettime CLOCK_PROCESS_CPUTIME_ID, or
+// CLOCK_THREAD_CPUTIME_ID where the code under test runs on a locked
+// thread), so a busy machine stretches them less than wall time. A GC's
+// records also carry runtime/metrics' mark time (/cpu/classes/gc/*), which
+// the runtime measures as the wall time its workers ran, and the wall time:
+// on this project's shared VM the metrics read up to 2x the process CPU.
+// Repetitions go round robin over the cases of one invocation, so a change
+// in the machine's speed spreads over all of them.
 //
 // Linux only (the CPU clocks). The program prints nothing on stderr itself:
 // with GODEBUG=gctrace=1 stderr holds only the runtime's gc lines.
@@ -174,7 +177,7 @@ func main() {
 	exp := os.Args[1]
 	var o options
 	fs := flag.NewFlagSet(exp, flag.ExitOnError)
-	fs.IntVar(&o.n, "n", 1<<20, "objects (graph size, allocations, stores)")
+	fs.IntVar(&o.n, "n", 0, "objects: sweep, sched, wb graph, stw live ring")
 	fs.IntVar(&o.reps, "reps", 5, "measured repetitions")
 	fs.IntVar(&o.k, "k", 0, "spinning goroutines (stw)")
 	fs.StringVar(&o.kind, "kind", "noscan", "object kind (alloc, large, refill)")

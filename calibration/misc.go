@@ -172,11 +172,13 @@ var spinSink uint64
 //go:noinline
 func spinStep(x uint64) uint64 { return x*6364136223846793005 + 1442695040888963407 }
 
-// runSTW: runtime.GC() pauses with a tiny heap, GOMAXPROCS from the
-// environment and k goroutines spinning (calling a function, so they can be
-// preempted) as Ps running mutator code; the other Ps are idle. The pauses
-// come from gctrace (clock fields a and c, read by gcsim) and
-// MemStats.PauseNs (their sum per cycle).
+// runSTW: GC pauses, GOMAXPROCS from the environment, k goroutines
+// spinning (calling a function, so they can be preempted) as Ps running
+// mutator code; the other Ps are idle. With -n 0, `reps` runtime.GC() calls
+// over a tiny heap; with -n N, GOGC=100 cycles triggered by allocation
+// churn over a ring of N live 64 B objects (the steady twin's shape) until
+// `reps` cycles ran. The pauses come from gctrace (clock fields a and c, read
+// by gcsim) and MemStats.PauseNs (their sum per cycle).
 func runSTW(o options, common map[string]any) {
 	var stop atomic.Bool
 	for i := 0; i < o.k; i++ {
@@ -191,9 +193,28 @@ func runSTW(o options, common map[string]any) {
 	runtime.GC()
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	for r := 0; r < o.reps; r++ {
-		runtime.GC()
-		time.Sleep(time.Millisecond)
+	if o.n > 0 {
+		ring := make([]unsafe.Pointer, o.n)
+		for i := range ring {
+			ring[i] = unsafe.Pointer(new(node2))
+		}
+		end := uint64(m0.NumGC) + uint64(o.reps)
+		for i := 0; metricUint("/gc/cycles/total:gc-cycles") < end; {
+			for j := 0; j < 4096; j++ {
+				ring[i] = unsafe.Pointer(new(node2))
+				sink = unsafe.Pointer(new([128]byte))
+				sink = unsafe.Pointer(new([128]byte))
+				if i++; i == len(ring) {
+					i = 0
+				}
+			}
+		}
+		runtime.KeepAlive(ring)
+	} else {
+		for r := 0; r < o.reps; r++ {
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
 	}
 	stop.Store(true)
 	var m runtime.MemStats
@@ -202,5 +223,6 @@ func runSTW(o options, common map[string]any) {
 	for c := m0.NumGC + 1; c <= m.NumGC && len(pauses) < 256; c++ {
 		pauses = append(pauses, m.PauseNs[(c+255)%256])
 	}
-	emit(record(common, "reps", o.reps, "k", o.k, "pause_ns", pauses, "first_gc", m0.NumGC+1))
+	emit(record(common, "reps", o.reps, "k", o.k, "n", o.n, "pause_ns", pauses,
+		"first_gc", m0.NumGC+1))
 }

@@ -57,7 +57,8 @@ METHODS: dict[str, str] = {
     "mark_scan_word_ns": "w of the mark_object_ns fit",
     "mark_noscan_object_ns": "nso of the mark_object_ns fit",
     "mark_object_classic_ns": "o of the mark_object_ns fit on a GOEXPERIMENT=nogreenteagc build, "
-                              "w and nso fixed at the Green Tea values (the model shares them)",
+                              "w and nso fixed at the Green Tea values (the model shares them), "
+                              "p and o by relative non-negative least squares together",
     "mark_pointer_classic_ns": "p of the mark_object_classic_ns fit",
     "mark_root_word_ns": "mark 'empty' of a build with 32 MiB of nil pointer-typed BSS minus "
                          "the plain build, per BSS word",
@@ -66,9 +67,10 @@ METHODS: dict[str, str] = {
                      "object and the per-span goroutine switch of runtime.GC's sweep loop (sched)",
     "sweep_free_span_ns": "sweep: the next runtime.GC(), every span freed; per span, minus the "
                           "sweep loop's goroutine switch (sched)",
-    "stw_sweep_term_ns": "stw: gctrace clock 'a' (sweep termination) of runtime.GC() with a "
-                         "tiny heap at GOMAXPROCS=1, median (+0.5 us for gctrace's truncation "
-                         "to us), minus stw_per_p_ns",
+    "stw_sweep_term_ns": "stw: gctrace clock 'a' (sweep termination) at GOMAXPROCS=1 of cycles "
+                         "triggered by allocation churn over 400k live 64 B objects, median "
+                         "(+0.5 us for gctrace's truncation to us), minus stw_per_p_ns "
+                         "(raw: also runtime.GC() over an empty heap)",
     "stw_mark_term_ns": "stw: gctrace clock 'c' (mark termination), as stw_sweep_term_ns",
     "stw_per_p_ns": "stw: slope of the median mark-termination pause over GOMAXPROCS = 1, 2, "
                     "4, 8 with the other Ps idle (stop and restart one more P); the extra "
@@ -98,10 +100,10 @@ def _r(x: float, digits: int = 4) -> float:
 
 def slot_of(size: int, scan: bool) -> tuple[int, int]:
     """(slot bytes, span pages) of a small allocation, Go's size-class rule."""
+    if size > scl.MAX_SMALL_ALLOC_BYTES:
+        raise ValueError(f"{size} B is a large object")
     s = size + scl.MALLOC_HEADER_BYTES if scan and size > scl.MIN_SIZE_FOR_MALLOC_HEADER_BYTES \
         else size
-    if s > scl.MAX_SMALL_SIZE_BYTES:
-        raise ValueError(f"{size} B is a large object")
     if s <= scl.SMALL_SIZE_MAX - 8:
         sc = int(scl.SIZE_TO_CLASS8[(s + 7) >> 3])
     else:
@@ -109,10 +111,10 @@ def slot_of(size: int, scan: bool) -> tuple[int, int]:
     return int(scl.CLASS_TO_SIZE_BYTES[sc]), int(scl.CLASS_TO_NPAGES[sc])
 
 
-Sequence_f = list[float] | np.ndarray
+_Floats = list[float] | np.ndarray
 
 
-def _linfit(x: Sequence_f, y: Sequence_f, rel: bool = False) -> tuple[float, float]:
+def _linfit(x: _Floats, y: _Floats, rel: bool = False) -> tuple[float, float]:
     """Least squares y = a + b x (relative errors if ``rel``); returns (a, b)."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -150,7 +152,8 @@ def fit_costs(records: dict[tuple[str, str], list[dict[str, Any]]],
     records : dict
         ``(variant, experiment) -> JSON records`` of calibration/ runs.
     traces : dict
-        ``(GOMAXPROCS, spinners) -> stderr texts`` of the ``stw`` runs (gctrace).
+        ``(GOMAXPROCS, label) -> stderr texts`` of the ``stw`` runs (gctrace); label
+        "0" or "1" spinning goroutines, or "live" (allocation-triggered cycles).
 
     Returns
     -------
@@ -286,7 +289,8 @@ def _mark_table(recs: list[dict[str, Any]]) -> dict[Any, dict[str, float]]:
     for key, ps in procs.items():
         r = meta[key]
         net = _med(ps) - base
-        out[key] = {"net": net, "base": base, "n": r["n"], "words": r["words"], "spans": r.get("spans", 0),
+        out[key] = {"net": net, "base": base, "n": r["n"], "words": r["words"],
+                    "spans": r.get("spans", 0),
                     "per_obj": net / r["n"] if r["n"] else float("nan")}
     return out
 
@@ -317,11 +321,15 @@ def _mark_row(kind: str, k: int) -> list[float]:
 
 def _fit_mark(f: _Fit, t: dict[Any, dict[str, float]], live_span: float, classic: bool,
               gt: dict[str, float] | None) -> dict[str, float]:
-    """Fit the mark entries of one build by relative non-negative least squares over
-    all graphs; return the fitted {w, p, o, nso} of the "seq" graphs.
+    """Fit the mark entries of one build; return the fitted {w, p, o, nso} of the
+    "seq" graphs.
 
-    For the classic build, w and nso are fixed at the Green Tea values ``gt`` (the
-    model shares them) and only o and p are fitted.
+    p is the slope of the 8-pointer-word objects' cost over k, which neither w
+    nor o affect; then w, o and nso by relative non-negative least squares
+    over all graphs. For the classic build w and nso stay at the Green Tea
+    values ``gt`` (the model shares them) and p and o are fitted together:
+    classic scans a nil word faster than Green Tea, which with Green Tea's w
+    leaves no room for o once p is the slope, so p and o share the difference.
     """
     from scipy.optimize import nnls
 
@@ -334,27 +342,30 @@ def _fit_mark(f: _Fit, t: dict[Any, dict[str, float]], live_span: float, classic
     fitted: dict[str, dict[str, float]] = {}
     for order in ("seq", "rand"):
         keys = [key for key in t if key[0] != "empty" and (key[1] == order or key[0] == "nil")]
-        if not any(key[0] == "scan8" for key in keys):
+        ks = sorted(k for kind, _, k in keys if kind == "scan8")
+        if len(ks) < 2:
             continue
+        p = _linfit(ks, [per(("scan8", order, k)) for k in ks])[1]
         A = np.array([_mark_row(kind, k) for kind, _, k in keys], dtype=np.float64)
         y = np.array([per(key) for key in keys])
-        if gt is not None:  # classic: w, nso known
-            y = y - A[:, 0] * gt["w"] - A[:, 3] * gt["nso"]
-            A = A[:, 1:3]
-        keep = y > 0
-        sol, _ = nnls(A[keep] / y[keep, None], np.ones(int(keep.sum())))
-        if gt is not None:
-            sol = np.array([gt["w"], sol[0], sol[1], gt["nso"]])
-            model = np.array([_mark_row(kind, k) for kind, _, k in keys]) @ sol
-            y = y + np.array([_mark_row(kind, k) for kind, _, k in keys])[:, [0, 3]] @ \
-                np.array([gt["w"], gt["nso"]])
+        if gt is None:
+            rest = y - A[:, 1] * p
+            cols = [0, 2, 3]  # w, o, nso
         else:
-            model = A @ sol
-        fitted[order] = dict(zip(("w", "p", "o", "nso"), (float(v) for v in sol), strict=True))
+            rest = y - A[:, 0] * gt["w"] - A[:, 3] * gt["nso"]
+            cols = [1, 2]  # p, o
+        B = A[:, cols]
+        use = (y > 0) & (B.sum(axis=1) > 0)
+        sol, _ = nnls(B[use] / y[use, None], rest[use] / y[use])
+        v = {"w": gt["w"], "nso": gt["nso"]} if gt is not None else {}
+        v.update({"p": p, "p_slope": p})
+        v.update({("w", "p", "o", "nso")[c]: float(x) for c, x in zip(cols, sol, strict=True)})
+        fitted[order] = v
+        model = A @ np.array([v["w"], v["p"], v["o"], v["nso"]])
         raw[order] = {
             "per_object_ns": {f"{kind}_k{k}": {"measured": _r(m), "model": _r(mo)}
                               for (kind, _, k), m, mo in zip(keys, y, model, strict=True)},
-            **{name: _r(v) for name, v in fitted[order].items()},
+            **{name: _r(x) for name, x in v.items()},
         }
     if "seq" not in fitted:
         return {}
@@ -431,7 +442,8 @@ def _fit_stw(f: _Fit, traces: dict[tuple[int, str], list[str]]) -> None:
         microseconds here, so half a microsecond is added back."""
         a, c = [], []
         for text in traces.get(key, []):
-            lines = [ln for ln in parse_gctrace(text) if ln.forced][2:]
+            # runtime.GC() cycles ("forced") or, for "live", allocation-triggered ones
+            lines = [ln for ln in parse_gctrace(text) if ln.forced != (key[1] == "live")][2:]
             a += [ln.sweep_term_ms * 1e6 + 500 for ln in lines]
             c += [ln.mark_term_ms * 1e6 + 500 for ln in lines]
         return _med(a), _med(c), len(a)
@@ -440,8 +452,8 @@ def _fit_stw(f: _Fit, traces: dict[tuple[int, str], list[str]]) -> None:
     if 1 not in idle or len(idle) < 2:
         return
     a2b, c2b, n2b = pauses((2, "1"))
-    raw = {f"p{P}_idle": {"sweep_term_ns": _r(a), "mark_term_ns": _r(c), "cycles": n}
-           for P, (a, c, n) in idle.items()}
+    raw: dict[str, Any] = {f"p{P}_idle": {"sweep_term_ns": _r(a), "mark_term_ns": _r(c),
+                                          "cycles": n} for P, (a, c, n) in idle.items()}
     raw["p2_busy"] = {"sweep_term_ns": _r(a2b), "mark_term_ns": _r(c2b), "cycles": n2b}
     # Mark termination grows by the cost of stopping and restarting one more
     # P. Sweep termination also wakes a thread for each idle P that gets a
@@ -449,9 +461,15 @@ def _fit_stw(f: _Fit, traces: dict[tuple[int, str], list[str]]) -> None:
     # it is left in raw.
     Ps = sorted(idle)
     per_p = _linfit(Ps, [idle[P][1] for P in Ps])[1]
-    a1, c1, _ = idle[1]
     f.set("stw_per_p_ns", per_p, raw)
     if not per_p > 0:
         return
+    # The fixed parts from cycles triggered by allocation over a live heap
+    # when there are any: they pause 2-4x longer than runtime.GC() over an
+    # empty heap, and they are what the model simulates.
+    a1, c1, n1 = pauses((1, "live"))
+    raw["p1_live"] = {"sweep_term_ns": _r(a1), "mark_term_ns": _r(c1), "cycles": n1}
+    if not n1:
+        a1, c1, _ = idle[1]
     f.set("stw_sweep_term_ns", a1 - per_p, {"see": "stw_per_p_ns"})
     f.set("stw_mark_term_ns", c1 - per_p, {"see": "stw_per_p_ns"})

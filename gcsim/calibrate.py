@@ -233,11 +233,11 @@ def plan(quick: bool) -> list[Step]:
     reps = "3" if quick else "5"
     budget = str(16 * MiB if quick else 64 * MiB)
     scale = 2 if quick else 1
-    noscan = [16, 64, 256, 1024, 8192] if quick else \
+    noscan = [16, 64, 128, 256, 1024, 4096, 16384, 32760] if quick else \
         [16, 32, 48, 64, 96, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32760]
-    scan = [16, 64, 512, 2048] if quick else \
+    scan = [16, 64, 128, 512, 2048] if quick else \
         [8, 16, 32, 48, 64, 96, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
-    large = [65536, 262144, 1048576] if quick else [36864, 65536, 131072, 262144, 524288,
+    large = [36864, 131072, 1048576] if quick else [36864, 65536, 131072, 262144, 524288,
                                                     1048576]
     steps = [
         Step("greentea", "alloc", ("-kind", "noscan", "-sizes", _join(noscan), "-reps", reps,
@@ -276,7 +276,9 @@ def plan(quick: bool) -> list[Step]:
     stw_reps = "20" if quick else "100"
     steps += [Step("greentea", "stw", ("-reps", stw_reps, "-k", "0"), P, True)
               for P in (1, 2, 4, 8)]
-    steps += [Step("greentea", "stw", ("-reps", stw_reps, "-k", "1"), 2, True)]
+    steps += [Step("greentea", "stw", ("-reps", stw_reps, "-k", "1"), 2, True),
+              Step("greentea", "stw", ("-reps", "15" if quick else "40", "-k", "0",
+                                       "-n", str(400_000 // scale)), 1, True)]
     return steps
 
 
@@ -284,8 +286,16 @@ def plan(quick: bool) -> list[Step]:
 # The command
 
 
+def _trace_label(step: Step) -> str:
+    """How ``calibfit`` finds a stw run's gctrace: spinners "0"/"1", or "live"."""
+    a = step.args
+    if "-n" in a and int(a[a.index("-n") + 1]) > 0:
+        return "live"
+    return a[a.index("-k") + 1]
+
+
 def machine_info() -> dict[str, Any]:
-    """CPU model (/proc/cpuinfo), CPU count, platform and load average."""
+    """CPU model and AVX-512 flag (/proc/cpuinfo), CPU count, platform."""
     model = platform.processor() or platform.machine()
     flags: list[str] = []
     try:
@@ -350,8 +360,7 @@ def calibrate(quick: bool = False, passes: int | None = None,
                 r["pass"] = p
             records.setdefault((step.variant, step.exp), []).extend(recs)
             if step.gctrace:
-                k = step.args[step.args.index("-k") + 1]
-                traces.setdefault((step.gomaxprocs, k), []).append(stderr)
+                traces.setdefault((step.gomaxprocs, _trace_label(step)), []).append(stderr)
             progress(f"pass {p + 1}/{passes} step {i + 1}/{len(steps)}: {step.variant} "
                      f"{step.exp} {' '.join(step.args)} ({time.perf_counter() - t:.1f} s, "
                      f"load {load_average()[:1]})")
@@ -417,6 +426,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     records_path = out.with_name(out.stem + ".records.json")
     if args.refit:
+        if not out.is_file() or not records_path.is_file():
+            raise CalibrationError(f"--refit needs {out} and {records_path} from an earlier run")
         old = read_calibration(out)
         cal = refit(json.loads(records_path.read_text()), old.info)
     else:

@@ -1,16 +1,32 @@
 """The cycle-cost table: what each runtime action costs.
 
 Every entry is stated in nanoseconds of one CPU at the calibration machine's
-speed (a 2-vCPU AMD EPYC, go1.27.3, linux/amd64; reference/go-runtime.md §10)
-and converted to cycles with ``run.clock_hz`` when a run is compiled, so one
-table serves any simulated clock. A config overrides any entry under
-``[costs]`` by name (``alloc_fast_ns = 9.5``); ``gcsim calibrate`` will write a
-whole table measured on the user's machine.
+speed and converted to cycles with ``run.clock_hz`` when a run is compiled,
+so one table serves any simulated clock. A config overrides any entry under
+``[costs]`` by name (``alloc_fast_ns = 9.5``), or takes a whole table that
+``gcsim calibrate`` measured on another machine (``from_file = "cal.toml"``).
 
-Each entry cites where its number comes from. "seed" marks an
-order-of-magnitude value taken from the measured ranges in §10.2 and not yet
-refined by ``gcsim calibrate``; the closing notes of the issues that calibrate
-them record the refined numbers.
+Calibration (issue 6): every entry was measured with ``gcsim calibrate``
+(calibration/, fits in gcsim/calibfit.py) and its source says what was
+measured. The numbers are calibration/amd-epyc-go1.27.3.toml, which holds
+the raw measurements beside each entry (and its .records.json the Go
+program's output, for ``gcsim calibrate --refit``):
+
+- machine: AMD EPYC, family 25 model 1 (Zen 3), 2 vCPUs under KVM, no
+  AVX-512 (Green Tea's packed span scanner unused), Linux 6.18;
+- date: 2026-11-25, three runs of 3 interleaved passes (12 min), merged,
+  plus three runs of the live-heap pause experiment (stw_*_term_ns);
+- Go: go1.27.3 linux/amd64 (Green Tea default; classic entries from a
+  GOEXPERIMENT=nogreenteagc build);
+- load: a shared machine; load average 0.4-1.9 during the runs (other
+  jobs on the second vCPU part of the time). Times are CPU times, but the
+  same experiment varied by up to 40 % between runs minutes apart, so the
+  split of the mark cost into per-object / per-pointer / per-word parts is
+  good to about +-30 %; the totals per graph to about 10 % (raw tables).
+
+Mark entries are from graphs whose objects and pointers follow allocation
+order (the validation twins' shape); shuffled graphs cost 2-4x more per
+pointer on Green Tea and far more on classic (raw ``rand`` tables).
 """
 
 from __future__ import annotations
@@ -31,113 +47,149 @@ class CostEntry:
 COSTS: dict[str, CostEntry] = {
     # --- allocation (src/runtime/malloc.go, mcache.go, mcentral.go, mheap.go) ---
     "alloc_fast_ns": CostEntry(
-        8.0, "ns per small allocation",
-        "seed: §10.2 small noscan 8 B ~10 ns incl. amortised GC",
+        13.79, "ns per small allocation",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: new(T) 8 B-32 KiB "
+        "noscan+scan, GC off, CPU time, minus loop and span refills; intercept of a relative "
+        "fit ns = fast + zero*slot (measured 64 B noscan 13.1, 64 B scan 20.3, 128 B noscan "
+        "29 ns: Go's size-specialised mallocs end at 80 B)",
         "nextFreeFast hit: take the next free slot of the P's cached span",
     ),
     "alloc_tiny_ns": CostEntry(
-        5.0, "ns per tiny allocation that fits the current block",
-        "seed: §10.2 tiny alloc 8-9 ns incl. amortised GC",
+        4.049, "ns per tiny allocation that fits the current block",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: 1/2/4/8 B noscan "
+        "new(T), GC off; intercept over 1/objects per 16 B block (new block 16.5 ns)",
         "mallocgcTiny: bump the offset inside the P's 16-byte block",
     ),
     "alloc_zero_ns_per_byte": CostEntry(
-        0.03, "ns per byte zeroed",
-        "seed: §10.2 64 B alloc ~35 ns vs 8 B ~10 ns",
+        0.07185, "ns per byte zeroed",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: slope of the "
+        "alloc_fast_ns fit (zeroing and per-byte work)",
         "memclrNoHeapPointers on a slot that needs zeroing (needzero)",
     ),
     "mcache_refill_ns": CostEntry(
-        150.0, "ns per mcache refill",
-        "seed: span-set pop and allocCache setup, §1.8 steps 2-4",
+        281.0, "ns per mcache refill",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: per-allocation timing, "
+        "median extra time of allocations that open a half-free swept span (16/512 B noscan, "
+        "64/256 B scan)",
         "mcache.refill + mcentral.cacheSpan, excluding sweeping and page allocation",
     ),
     "span_alloc_ns": CostEntry(
-        500.0, "ns per span taken from mheap",
-        "seed: §10.2 fully-dead span free ~400 ns incl. page-allocator work",
+        110.0, "ns per span taken from mheap",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: the same for spans "
+        "taken from the heap's free pages (GC off, 391 ns) minus mcache_refill_ns",
         "mheap.alloc: page allocation and span initialisation",
     ),
     "large_alloc_ns": CostEntry(
-        1500.0, "ns per large (> 32760 B) allocation, before zeroing",
-        "seed: §10.2 64 KiB large alloc ~7-13 us incl. zeroing",
+        1088.0, "ns per large (> 32760 B) allocation, before zeroing",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: make([]byte, n) 36 "
+        "KiB-1 MiB, GC off, CPU time, less alloc_zero_ns_per_byte * bytes, relative fit (40 "
+        "KiB 3954 ns, 1 MiB 81900 ns)",
         "mallocgcLarge: own span from mheap, span class 0",
     ),
     # --- marking (src/runtime/mgcmark.go, mgcmark_greenteagc.go) ---
     "mark_object_ns": CostEntry(
-        30.0, "ns per scan object scanned (Green Tea)",
-        "seed: §5 table, 64 B objs with 8 ptrs ~150 ns/obj of which ~19 ns/ptr",
+        4.889, "ns per scan object scanned (Green Tea)",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: CPU time of "
+        "runtime.GC() over 1-8 Mi-object graphs in allocation order, GOMAXPROCS=1, minus an "
+        "empty GC and span sweeps; NNLS of o, p, w, nso (64 B node, 2 ptr words, via root "
+        "slice: 31.2 ns; shuffled graphs fit o 15.9, p 18.7)",
         "dequeue and start scanning one pointerful object",
     ),
     "mark_noscan_object_ns": CostEntry(
-        15.0, "ns per noscan object marked",
-        "seed: §10.2 mark a noscan object ~15 ns",
+        4.711, "ns per noscan object marked",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: nso of the "
+        "mark_object_ns fit (16 B noscan objects referenced once and twice)",
         "set the mark bit of a pointer-free object (never queued)",
     ),
     "mark_pointer_ns": CostEntry(
-        15.0, "ns per non-nil pointer followed (Green Tea)",
-        "seed: §5 table ~19-25 ns per random pointer",
+        5.603, "ns per non-nil pointer followed (Green Tea)",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: p of the "
+        "mark_object_ns fit (8-word objects with 0-8 pointers to neighbours; 18.7 ns for "
+        "random pointers)",
         "load a pointer slot, find its span and object, test-and-set the mark",
     ),
     "mark_scan_word_ns": CostEntry(
-        0.25, "ns per 8-byte word of scan work",
-        "seed: §10.1 heap scan rate 1-2 MB/ms for pointer-dense memory",
+        6.136, "ns per 8-byte word of scan work",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: w of the "
+        "mark_object_ns fit (nil root words alone 6.49 ns)",
         "walk the pointer bitmap over the object's scan size",
     ),
     "mark_object_classic_ns": CostEntry(
-        150.0, "ns per scan object scanned (classic, nogreenteagc)",
-        "seed: §10.2 classic 300-600 ns per random object",
+        4.993, "ns per scan object scanned (classic, nogreenteagc)",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: o of the same fit on a "
+        "GOEXPERIMENT=nogreenteagc build, w and nso shared (shuffled graphs: o 199, p 31.9)",
         "greyobject + scanobject per object",
     ),
     "mark_pointer_classic_ns": CostEntry(
-        60.0, "ns per non-nil pointer followed (classic)",
-        "seed: §10.2 classic 65-80 ns per random pointer",
+        7.467, "ns per non-nil pointer followed (classic)",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: p of the "
+        "mark_object_classic_ns fit",
         "cache-missing pointer chase of the classic marker",
     ),
     "mark_root_word_ns": CostEntry(
-        0.25, "ns per 8-byte word of root (globals, stacks) scanned",
-        "seed: same rate as heap scan words",
+        1.44, "ns per 8-byte word of root (globals, stacks) scanned",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: empty-heap GC of a "
+        "build with 32 MiB of nil pointer BSS minus the plain build, per word",
         "markroot over data/BSS blocks and stack frames",
     ),
     # --- sweeping (src/runtime/mgcsweep.go) ---
     "sweep_span_ns": CostEntry(
-        180.0, "ns per span swept that stays in use",
-        "§10.2 sweep span with half its objects dead ~180 ns",
+        230.9, "ns per span swept that stays in use",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: CPU time of "
+        "runtime.GC() after all but one object per span died, per span, less the kept "
+        "object's mark and the sweep loop's Gosched (20.2 ns)",
         "sweepLocked.sweep: allocBits := gcmarkBits, counts",
     ),
     "sweep_free_span_ns": CostEntry(
-        400.0, "ns per span swept and returned to the heap",
-        "§10.2 sweep fully-dead span and free it ~400 ns",
+        443.6, "ns per span swept and returned to the heap",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: the next runtime.GC(), "
+        "every span freed, per span, less the sweep loop's Gosched",
         "sweep + mheap.freeSpan",
     ),
     # --- stop-the-world phases (src/runtime/mgc.go, proc.go stopTheWorldWithSema) ---
     "stw_sweep_term_ns": CostEntry(
-        12000.0, "ns per sweep-termination pause, fixed part",
-        "§10.2 STW sweep termination 5-100 us; gctrace 0.018-0.099 ms",
+        19100.0, "ns per sweep-termination pause, fixed part",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: gctrace "
+        "sweep-termination pause at GOMAXPROCS=1 in cycles triggered by allocation over 400k "
+        "live 64 B objects, median 19.5 us (runtime.GC() on an empty heap: 7.5 us), minus "
+        "stw_per_p_ns; each extra idle P that gets a mark worker adds ~60 us (thread "
+        "wake-up), not modelled",
         "stop the world, finishsweep_m, clearpools, startCycle, start the world",
     ),
     "stw_mark_term_ns": CostEntry(
-        6000.0, "ns per mark-termination pause, fixed part",
-        "§10.2 STW mark termination 2-100 us; gctrace 0.004-0.037 ms",
+        4100.0, "ns per mark-termination pause, fixed part",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: gctrace "
+        "mark-termination pause, as stw_sweep_term_ns, median 4.5 us (empty heap 1.5 us), "
+        "minus stw_per_p_ns",
         "stop the world, gcMark checks, endCycle, gcSweep setup, start the world",
     ),
     "stw_per_p_ns": CostEntry(
-        1500.0, "ns per P stopped and restarted, per STW pause",
-        "seed: forEachP / preemption signal round trip",
+        400.0, "ns per P stopped and restarted, per STW pause",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: slope of the "
+        "mark-termination pause over GOMAXPROCS 1, 2, 4, 8 (idle Ps)",
         "stopping and restarting each P",
     ),
     # --- mutator pointer writes (src/runtime/mbarrier.go, mwbbuf.go) ---
     "pointer_write_ns": CostEntry(
-        1.5, "ns per heap pointer store, write barrier off",
-        "§10.2 pointer store, write barrier off ~1.3-2 ns",
+        1.339, "ns per heap pointer store, write barrier off",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: thread CPU per pointer "
+        "store into an L1-resident heap slice, no GC (loop included)",
         "ordinary store guarded by the writeBarrier.enabled test",
     ),
     "write_barrier_ns": CostEntry(
-        6.0, "extra ns per heap pointer store while the barrier is on",
-        "§10.2 ~7-8.6 ns with the barrier on vs ~1.3-2 ns off",
+        20.04, "extra ns per heap pointer store while the barrier is on",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: the same stores during "
+        "back-to-back GCs at GOMAXPROCS=2, barrier on throughout (21.4 ns), minus "
+        "pointer_write_ns; Green Tea's wbBufFlush checks both pointers' marks",
         "gcWriteBarrier buffer append, amortised wbBufFlush shading",
     ),
     # --- stacks (src/runtime/stack.go) ---
     "stack_copy_ns_per_byte": CostEntry(
-        0.08, "ns per used stack byte copied",
-        "§10.2 2 KiB -> 1 MiB growth ~80 us total",
+        0.3773, "ns per used stack byte copied",
+        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: thread CPU of growing "
+        "a new goroutine's stack to 1 MiB with 256 B frames minus the same recursion again, "
+        "per byte copied (128 B frames 0.63, 1 KiB 0.156; ~69.1 ns per frame + 0.0952 ns per "
+        "byte)",
         "copystack: memmove of the used part plus frame adjustment",
     ),
 }

