@@ -17,6 +17,9 @@ Subcommands:
 - ``gcsim sweep SWEEP --out DIR [--jobs N] [--scheduler ADDRESS]``, ``gcsim plot
   DIR``, ``gcsim report DIR``: resumable parameter sweeps, their figures and
   report (gcsim/sweepcmd.py).
+- ``gcsim pacer-scenarios [NAMES] [--go] [--out DIR]``: the runtime's own
+  TestGcPacer scenarios on gcsim's pacer, optionally against Go's log
+  (gcsim/pacercmd.py).
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -73,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     from gcsim.sweepcmd import add_sweep_parsers
 
     add_sweep_parsers(sub)
+
+    from gcsim.pacercmd import add_pacer_parser
+
+    add_pacer_parser(sub)
     return p
 
 
@@ -170,13 +177,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(args)
 
 
+def cmd_pacer_scenarios(args: argparse.Namespace) -> int:
+    from gcsim.pacercmd import cmd_pacer
+
+    return cmd_pacer(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
                 "trace": cmd_trace, "validate": cmd_validate, "calibrate": cmd_calibrate,
-                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
+                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report,
+                "pacer-scenarios": cmd_pacer_scenarios}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

@@ -492,6 +492,26 @@ def compute_trigger(
     int64
         Bytes, in [min_trigger-ish lower bound, goal].
     """
+    runway = compute_runway(cons_mark, last_heap_scan, last_stack_scan, globals_scan)
+    return trigger_from_runway(goal, min_trigger, heap_marked, runway)
+
+
+@kernel
+def trigger_from_runway(goal: int, min_trigger: int, heap_marked: int, runway: int) -> int:
+    """``trigger`` given the runway ``commit`` stored (see :func:`compute_trigger`).
+
+    Parameters
+    ----------
+    goal, min_trigger, heap_marked : int64
+        As for :func:`compute_trigger`, bytes.
+    runway : int64
+        From :func:`compute_runway`, bytes (int64 max for Go's >= 2^63).
+
+    Returns
+    -------
+    int64
+        Bytes.
+    """
     if heap_marked >= goal:
         return goal
     if min_trigger < heap_marked:
@@ -505,7 +525,6 @@ def compute_trigger(
         max_trigger = goal - DEFAULT_HEAP_MINIMUM_BYTES
     if max_trigger < min_trigger:
         max_trigger = min_trigger
-    runway = compute_runway(cons_mark, last_heap_scan, last_stack_scan, globals_scan)
     # int64 max stands for Go's ">= 2^63", more than any goal (no float is 2^63 - 1).
     trigger = min_trigger if runway == INT64_MAX or runway > goal else goal - runway
     if trigger < min_trigger:
