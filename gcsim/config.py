@@ -6,7 +6,8 @@ A config is a TOML file with four tables, read with ``tomllib``::
     [runtime]    GOGC, GOMEMLIMIT                                    -> RuntimeConfig
     [costs]      overrides of goruntime.costs.COSTS by name (ns),    -> CostsConfig
                  and from_file = "calibration.toml" (gcsim calibrate)
-    [workload]   compute, globals, [[workload.sites]]                -> WorkloadConfig
+    [workload]   compute, globals, [[workload.sites]],               -> WorkloadConfig
+                 [workload.rates] (streams over time)
 
 Validation happens in one place, ``_parse``: every value is checked for type
 and range, unknown keys are rejected with a ``difflib`` suggestion, and each
@@ -44,6 +45,7 @@ import tomli_w
 from gcsim.errors import MISSING, ConfigError
 from gcsim.goruntime.costs import COSTS
 from gcsim.units import GiB, format_size, parse_size
+from gcsim.workload.streams import Stream, parse_stream, stream_to_toml
 
 _I64_MAX = 2**63 - 1
 _MAX_OBJECT_BYTES = GiB
@@ -291,6 +293,30 @@ class SiteConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RatesConfig:
+    """Workload quantities that vary over simulated time (TOML ``[workload.rates]``).
+
+    Each stream (gcsim.workload.streams) is *added* to the base value it
+    names, step by step, and the sum is clamped at 0, the way Go's pacer
+    tests build a rate as ``constant(base).sum(...)``.
+
+    Attributes
+    ----------
+    step_s : float
+        Simulated seconds per stream step, > 0.
+    compute_ns_per_alloc : Stream or None
+        Added to ``workload.compute_ns_per_alloc``.
+    site_weights : tuple of (str, Stream)
+        Added to the named sites' weights (a scannable fraction is the weight
+        of pointerful sites against pointer-free ones).
+    """
+
+    step_s: float = 0.01
+    compute_ns_per_alloc: Stream | None = None
+    site_weights: tuple[tuple[str, Stream], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkloadConfig:
     """The simulated program (TOML ``[workload]``); keyword-only.
 
@@ -303,11 +329,14 @@ class WorkloadConfig:
         go1.27.3 linux/amd64 program's (reference/go-runtime.md §3.2).
     sites : tuple of SiteConfig
         At least one; at least one with weight > 0.
+    rates : RatesConfig or None
+        Streams that vary compute and site weights over time; None: constant.
     """
 
     compute_ns_per_alloc: float = 0.0
     globals_bytes: int = 158_154
     sites: tuple[SiteConfig, ...]
+    rates: RatesConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -579,7 +608,8 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
     )
 
 
-_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites")
+_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "rates")
+_RATES_KEYS = ("step_s", "compute_ns_per_alloc", "site_weights")
 _SITE_KEYS = (
     "name",
     "weight",
@@ -606,13 +636,34 @@ def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
     _check_sites(sites)
     globals_bytes = _size(t.get("globals_bytes", 158_154), "workload.globals_bytes", 0)
     assert globals_bytes is not None
+    rates = None
+    if "rates" in t:
+        rates = _parse_rates(_table(t["rates"], "workload.rates"), sites)
     return WorkloadConfig(
         compute_ns_per_alloc=_req_num(
             t.get("compute_ns_per_alloc", 0.0), "workload.compute_ns_per_alloc", 0.0
         ),
         globals_bytes=globals_bytes,
         sites=sites,
+        rates=rates,
     )
+
+
+def _parse_rates(t: dict[str, Any], sites: tuple[SiteConfig, ...]) -> RatesConfig:
+    _check_keys(t, "workload.rates", _RATES_KEYS)
+    step_s = _req_num(t.get("step_s", 0.01), "workload.rates.step_s", 0.0, lo_open=True)
+    compute = None
+    if "compute_ns_per_alloc" in t:
+        compute = parse_stream(t["compute_ns_per_alloc"], "workload.rates.compute_ns_per_alloc")
+    raw_w = _table(t.get("site_weights", {}), "workload.rates.site_weights")
+    names = [s.name for s in sites]
+    weights = []
+    for name, raw in raw_w.items():
+        key = f"workload.rates.site_weights.{name}"
+        if name not in names:
+            raise _unknown_key(key, name, name, names, "the name of a site")
+        weights.append((name, parse_stream(raw, key)))
+    return RatesConfig(step_s=step_s, compute_ns_per_alloc=compute, site_weights=tuple(weights))
 
 
 def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
@@ -1042,6 +1093,15 @@ def _site_to_dict(s: SiteConfig) -> dict[str, Any]:
     return d
 
 
+def _rates_to_dict(r: RatesConfig) -> dict[str, Any]:
+    d: dict[str, Any] = {"step_s": _f(r.step_s)}
+    if r.compute_ns_per_alloc is not None:
+        d["compute_ns_per_alloc"] = stream_to_toml(r.compute_ns_per_alloc)
+    if r.site_weights:
+        d["site_weights"] = {name: stream_to_toml(st) for name, st in r.site_weights}
+    return d
+
+
 def config_to_dict(cfg: Config) -> dict[str, Any]:
     """Return the resolved config as a TOML-serialisable dict.
 
@@ -1051,7 +1111,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
     Sizes are integers; a fixed size is a plain integer.
     """
     r, w = cfg.run, cfg.workload
-    return {
+    out = {
         "run": {
             "seed": r.seed,
             "gomaxprocs": r.gomaxprocs,
@@ -1077,6 +1137,9 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "sites": [_site_to_dict(s) for s in w.sites],
         },
     }
+    if w.rates is not None:
+        out["workload"]["rates"] = _rates_to_dict(w.rates)
+    return out
 
 
 def dump_config(cfg: Config) -> str:

@@ -27,6 +27,7 @@ from gcsim.workload.compile import (
     compile_run_params,
     compile_workload,
     max_edges,
+    rate_table,
     sizeclass_tables,
 )
 
@@ -73,7 +74,7 @@ def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassT
         n_root_slots=n_roots,
         max_edges=max_edges(cfg),
         seed_state=seed_state(cfg.run.seed),
-        site_weight=wl.site_weight,
+        site_weight=wl.rate_table[0, 1:],
         max_pages=max_pages,
         scratch_len=3 * (rp.max_step_objects + 1),
     )
@@ -119,6 +120,8 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
                 progress(_fraction_done(st, rp))
         elif status == S.ST_RECORDS_FULL:
             drain()
+        elif status == S.ST_GROW_RATES:
+            wl = wl._replace(rate_table=rate_table(cfg, 2 * wl.rate_table.shape[0]))
         elif status in (S.ST_GROW_SLOTS, S.ST_GROW_SPANS, S.ST_GROW_PAGES):
             if status == S.ST_GROW_PAGES and st.heap.page_span.shape[0] >= MAX_ARENA_PAGES:
                 raise SimulationError(_state_summary(st, "heap arena exceeds 1 TiB"))

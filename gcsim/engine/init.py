@@ -14,6 +14,7 @@ import numpy as np
 from gcsim.engine._jit import kernel
 from gcsim.engine.gccycle import commit_pacer
 from gcsim.engine.heap import mallocgc
+from gcsim.engine.loop import apply_rate_step
 from gcsim.engine.pacer import GO15_INITIAL_TRIGGER_RATIO, heap_minimum
 from gcsim.engine.state import (
     C_FREE_PAGE_HINT,
@@ -38,6 +39,7 @@ def init_run(st, wl, rp, tab, costs):
             primed = heap_minimum(rp.gogc) / (1.0 + GO15_INITIAL_TRIGGER_RATIO)
             c[C_LAST_HEAP_MARKED_BYTES] = int(primed)
     commit_pacer(st, rp, False, 0)
+    apply_rate_step(st, wl, 0)
     out_cost = np.zeros(1)
     for k in range(wl.site_tab.shape[0]):
         n = wl.site_tab[k, W_ROOT_LEN]

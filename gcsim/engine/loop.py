@@ -45,6 +45,7 @@ from gcsim.engine.rng import next_below, next_float
 from gcsim.engine.state import (
     C_ALLOCS,
     C_ASSIST_PARKED,
+    C_COMPUTE_CYCLES,
     C_CYC_ASSIST_CYCLES,
     C_CYC_MARK_START,
     C_CYC_TRIGGERED,
@@ -68,6 +69,7 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PHASE,
     C_QUANTUM_END_CYCLES,
+    C_RATE_STEP,
     C_TRIGGER_BYTES,
     DIST_CHOICE,
     DIST_FIXED,
@@ -81,6 +83,7 @@ from gcsim.engine.state import (
     REF_RANDOM,
     ST_DONE,
     ST_GROW_PAGES,
+    ST_GROW_RATES,
     ST_GROW_SLOTS,
     ST_GROW_SPANS,
     ST_OK,
@@ -153,6 +156,15 @@ def retire_site(site_cdf, site_weight, site_tab, site_allocs):
         site_cdf[k] = acc
 
 
+@kernel
+def apply_rate_step(st, wl, step):
+    """Put rate_table row ``step`` in force: compute per allocation, site weights."""
+    c = st.counters
+    c[C_RATE_STEP] = step
+    c[C_COMPUTE_CYCLES] = np.int64(wl.rate_table[step, 0])
+    retire_site(st.site_cdf, wl.rate_table[step, 1:], wl.site_tab, st.site_allocs)
+
+
 @hot_kernel
 def write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb_enabled, old,
                   new, out_cost):
@@ -205,7 +217,7 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
         site = pick_site(rng, site_cdf)
         if site < 0:
             break
-        out_cost[0] = rp.compute_cycles_per_alloc
+        out_cost[0] = c[C_COMPUTE_CYCLES]
         assist0 = c[C_CYC_ASSIST_CYCLES]
         parked = False
         scratch[0] = site
@@ -381,6 +393,12 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             now = c[C_NOW_CYCLES]
             if now >= rp.end_cycles or c[C_ALLOCS] >= rp.max_allocs:
                 return ST_DONE
+            if rp.rate_step_cycles > 0:
+                step = now // rp.rate_step_cycles
+                if step != c[C_RATE_STEP]:
+                    if step >= wl.rate_table.shape[0]:
+                        return ST_GROW_RATES
+                    apply_rate_step(st, wl, step)
             if st.site_cdf[st.site_cdf.shape[0] - 1] <= 0.0:
                 return ST_DONE
             if now >= until_cycles:
@@ -443,8 +461,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 heap.slot_site, heap.edges, heap.tiny_slot, heap.tiny_offset,
                 heap.alloc_by_class, heap.page_span, st.gc.gray, st.gc.roots, st.rng,
                 st.site_cdf, st.site_cursor, st.site_allocs, st.scratch, st.p_time,
-                wl.site_tab, wl.site_weight, wl.site_ptr_density, wl.site_writes, wl.choice_bytes,
-                wl.choice_cdf, wl.ref_kind, wl.ref_site)
+                wl.site_tab, wl.rate_table[c[C_RATE_STEP], 1:], wl.site_ptr_density,
+                wl.site_writes, wl.choice_bytes, wl.choice_cdf, wl.ref_kind, wl.ref_site)
             if status != ST_OK:
                 return status
         c[C_IN_QUANTUM] = 0

@@ -68,6 +68,7 @@ ST_GROW_SPANS = 3  # span records need more room
 ST_GROW_PAGES = 4  # the page map needs more room
 ST_RECORDS_FULL = 5  # cycle or timeline record buffers are full; drain and call again
 ST_OUT_OF_MEMORY = 6  # the heap would exceed the configured arena limit
+ST_GROW_RATES = 7  # the run outlived Workload.rate_table; extend it and call again
 
 # --- int64 counters (index with C_*) ------------------------------------------------
 
@@ -144,7 +145,9 @@ C_LIMITER_MARKING = 69  # marking was on during the window being accounted
 C_CYC_LIMITER_ON = 70  # the limiter was on at some point of the running cycle
 C_LIMITER_TICK = 71  # last quantum boundary the limiter looked at, cycles
 C_LIMITER_MARK_WALL = 72  # wall cycles with marking on in the current limiter window
-N_COUNTERS = 73
+C_RATE_STEP = 73  # rate_table row in force
+C_COMPUTE_CYCLES = 74  # compute cycles per allocation in force (rate_table column 0)
+N_COUNTERS = 75
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -219,6 +222,8 @@ COUNTER_NAMES = (
     "C_CYC_LIMITER_ON",
     "C_LIMITER_TICK",
     "C_LIMITER_MARK_WALL",
+    "C_RATE_STEP",
+    "C_COMPUTE_CYCLES",
 )
 
 # float64 pacer state (index with F_*)
@@ -390,7 +395,6 @@ class RunParams(NamedTuple):
     gogc: int  # GOGC percent, -1 = off
     memory_limit_bytes: int  # GOMEMLIMIT, -1 = no limit
     globals_bytes: int  # data + BSS scanned as roots (S_g)
-    compute_cycles_per_alloc: int  # mutator work between two allocations
     max_step_objects: int  # most objects one mutator step allocates (site + children)
     max_request_pages: int  # pages of the largest possible request
     stw_mark: int  # 1 = GODEBUG=gcstoptheworld=1: mark with the world stopped
@@ -400,6 +404,7 @@ class RunParams(NamedTuple):
     pacer: int  # PACER_GO118 or PACER_GO15
     limiter_capacity_cycles: int  # GC CPU limiter bucket: GOMAXPROCS x 1 s
     limiter_period_cycles: int  # how often the limiter's bucket is updated (10 ms)
+    rate_step_cycles: int  # simulated time per rate_table row; 0 = rates constant
 
 
 class Workload(NamedTuple):
@@ -410,13 +415,15 @@ class Workload(NamedTuple):
     """
 
     site_tab: np.ndarray  # int64[n_sites, N_W]: columns W_*
-    site_weight: np.ndarray  # float64[n_sites]: relative allocation frequency
     site_ptr_density: np.ndarray  # float64[n_sites]: used when W_PTR_WORDS is -1
     site_writes: np.ndarray  # float64[n_sites]: pointer writes per allocation of the site
     choice_bytes: np.ndarray  # int64[n_choices]: sizes of "choice" distributions
     choice_cdf: np.ndarray  # float64[n_choices]: cumulative weights, per site ending at 1
     ref_kind: np.ndarray  # int64[n_refs]: REF_*
     ref_site: np.ndarray  # int64[n_refs]: target site (child/random), -1 for nil
+    # float64[n_steps, 1 + n_sites] per rate-stream step: compute cycles per allocation
+    # (column 0) and site weights (1 + site); one row when nothing varies.
+    rate_table: np.ndarray
 
 
 # site_tab columns

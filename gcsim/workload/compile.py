@@ -31,8 +31,11 @@ from gcsim.engine.state import (
     SizeClassTables,
     Workload,
 )
+from gcsim.errors import ConfigError
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.units import ns_to_cycles
+from gcsim.workload.streams import stream_to_toml
+from gcsim.workload.streams import values as stream_values
 
 I64_MAX = int(np.iinfo(np.int64).max)
 
@@ -98,7 +101,6 @@ def compile_workload(cfg: Config) -> tuple[Workload, int]:
     sites = cfg.workload.sites
     index = {s.name: i for i, s in enumerate(sites)}
     n = len(sites)
-    weight = np.array([s.weight for s in sites], dtype=np.float64)
     size_dist = np.array([_DISTS[s.size.dist] for s in sites], dtype=np.int64)
     size_min = np.array([s.size.min_bytes for s in sites], dtype=np.int64)
     size_max = np.array([s.size.max_bytes for s in sites], dtype=np.int64)
@@ -154,15 +156,60 @@ def compile_workload(cfg: Config) -> tuple[Workload, int]:
     site_tab[:, S.W_REF_N] = ref_n
     wl = Workload(
         site_tab=site_tab,
-        site_weight=weight,
         site_ptr_density=ptr_density,
         site_writes=np.array([s.pointer_writes_per_alloc for s in sites], dtype=np.float64),
         choice_bytes=np.array(choice_bytes or [0], dtype=np.int64),
         choice_cdf=np.array(choice_cdf or [1.0], dtype=np.float64),
         ref_kind=np.array(ref_kind or [0], dtype=np.int64),
         ref_site=np.array(ref_site or [-1], dtype=np.int64),
+        rate_table=rate_table(cfg, initial_rate_rows(cfg)),
     )
     return wl, int(root_len.sum())
+
+
+RATE_ROWS_CHUNK = 1024  # rows of rate_table made at a time for runs without a duration
+
+
+def initial_rate_rows(cfg: Config) -> int:
+    """Rows of ``rate_table`` to build up front: one without streams, all the
+    run needs with a duration, else a chunk (the driver extends it)."""
+    r = cfg.workload.rates
+    if r is None:
+        return 1
+    if cfg.run.duration_s is not None:
+        return int(np.ceil(cfg.run.duration_s / r.step_s)) + 1
+    return RATE_ROWS_CHUNK
+
+
+def rate_table(cfg: Config, n_rows: int) -> np.ndarray:
+    """float64[n_rows, 1 + n_sites]: per stream step, compute cycles per
+    allocation (column 0) and each site's weight (column 1 + site).
+
+    Raises ConfigError if the streams leave every site at weight 0 at some step
+    (no program would run), naming the step and its time.
+    """
+    w = cfg.workload
+    hz = cfg.run.clock_hz
+    sites = [s.name for s in w.sites]
+    table = np.empty((n_rows, 1 + len(sites)), dtype=np.float64)
+    table[:, 0] = w.compute_ns_per_alloc
+    table[:, 1:] = np.array([s.weight for s in w.sites])
+    r = w.rates
+    if r is not None:
+        if r.compute_ns_per_alloc is not None:
+            table[:, 0] += stream_values(r.compute_ns_per_alloc, n_rows)
+        for name, st in r.site_weights:
+            table[:, 1 + sites.index(name)] += stream_values(st, n_rows)
+    np.maximum(table, 0.0, out=table)
+    table[:, 0] = np.round(table[:, 0] * hz / 1e9)
+    dead = np.flatnonzero(table[:, 1:].sum(axis=1) <= 0.0)
+    if dead.size and r is not None:
+        k = int(dead[0])
+        raise ConfigError("workload.rates.site_weights", dict(
+            (n, stream_to_toml(st)) for n, st in r.site_weights),
+            "streams that keep some site's weight > 0 at every step",
+            f"at step {k} (t = {k * r.step_s:g} s) every weight is 0")
+    return table
 
 
 def step_objects(cfg: Config) -> int:
@@ -200,7 +247,8 @@ def compile_run_params(cfg: Config) -> RunParams:
         gogc=-1 if cfg.runtime.gogc is None else cfg.runtime.gogc,
         memory_limit_bytes=-1 if cfg.runtime.gomemlimit is None else cfg.runtime.gomemlimit,
         globals_bytes=cfg.workload.globals_bytes,
-        compute_cycles_per_alloc=ns_to_cycles(cfg.workload.compute_ns_per_alloc, hz),
+        rate_step_cycles=(0 if cfg.workload.rates is None
+                          else max(1, ns_to_cycles(cfg.workload.rates.step_s * 1e9, hz))),
         max_step_objects=step_objects(cfg),
         max_request_pages=max_request_pages,
         stw_mark=cfg.runtime.gcstoptheworld,

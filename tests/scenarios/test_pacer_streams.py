@@ -1,0 +1,64 @@
+"""Go's pacer scenarios as whole programs: rate streams drive the engine.
+
+The fluid-model versions (tests/unit/test_pacer_scenarios.py) check the
+pacer's arithmetic against Go's own log; these check that the engine's
+pacer, fed by a real heap, reacts to the same kinds of change as the
+runtime test demands: after a step in the allocation rate or in the
+scannable fraction the heap again peaks within 5 % of its goal
+(TestGcPacer's "goal ratio" clause, 0.95..1.05), and what the step changed
+shows in the pacer's inputs (cons/mark after an allocation step, scan work
+after a scannable-fraction step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gcsim.config import config_from_dict
+from gcsim.run import simulate
+
+
+def program(rates: dict) -> dict:
+    return {
+        "run": {"seed": 3, "gomaxprocs": 2, "duration_s": 0.8},
+        "runtime": {"gogc": 100},
+        "workload": {
+            "compute_ns_per_alloc": 1500.0,
+            "rates": {"step_s": 0.01, **rates},
+            "sites": [
+                {"name": "live", "size": 256, "pointer_words": 8, "weight": 1.0,
+                 "lifetime": {"kind": "fifo", "live_objects": 30_000},
+                 "refs": [{"to": "random", "site": "live"}]},
+                {"name": "buf", "size": {"dist": "uniform", "min_bytes": 16,
+                                         "max_bytes": 2048}, "weight": 5.0},
+                {"name": "live_ptrs", "size": 256, "pointer_density": 1.0, "weight": 0.0,
+                 "lifetime": {"kind": "fifo", "live_objects": 30_000}},
+            ],
+        },
+    }
+
+
+def settled(cycles: np.ndarray, t0_s: float, t1_s: float, hz: float = 3e9) -> np.ndarray:
+    t = cycles["start_cycles"] / hz
+    return cycles[(t >= t0_s) & (t < t1_s)]
+
+
+@pytest.mark.parametrize("name, rates, grows", [
+    # Allocation triples: cons/mark (bytes allocated per byte scanned) follows.
+    ("StepAlloc", {"compute_ns_per_alloc": {"kind": "step", "value": -1200.0, "at": 40}},
+     "cons_mark"),
+    # A second live set of all-pointer objects fills up: more scan work per cycle.
+    ("StepScannableFrac", {"site_weights": {"live_ptrs": {"kind": "step", "value": 1.0,
+                                                          "at": 40}}},
+     "heap_scan_work_bytes"),
+])
+def test_the_pacer_resettles_after_a_step(name: str, rates: dict, grows: str) -> None:
+    res = simulate(config_from_dict(program(rates)))
+    c = res.cycles
+    before, after = settled(c, 0.2, 0.4), settled(c, 0.55, 0.8)
+    assert len(before) >= 3 and len(after) >= 3
+    for part in (before, after):
+        ratio = part["heap_live_end_bytes"] / part["heap_goal_bytes"]
+        assert ratio.min() >= 0.95 and ratio.max() <= 1.05, ratio
+    assert after[grows].mean() > 1.2 * before[grows].mean()
