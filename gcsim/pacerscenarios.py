@@ -76,6 +76,7 @@ class ScenarioResult:
     scenario: Scenario
     cycles: np.ndarray  # FLUID_CYCLE_DTYPE
     failures: list[str]  # "after cycle n: ..." for every failed assertion
+    pacer: str = "go1.18"
 
     @property
     def passed(self) -> bool:
@@ -407,8 +408,26 @@ def inputs(s: Scenario) -> dict[str, np.ndarray]:
     }
 
 
-def run_scenario(s: Scenario) -> ScenarioResult:
-    """Run one scenario and apply its checker after every cycle."""
+PACERS = ("go1.18", "go1.5")
+
+
+def supports(s: Scenario, pacer: str) -> bool:
+    """The go1.5 pacer predates GOMEMLIMIT: its runs of limit scenarios mean nothing."""
+    return pacer == "go1.18" or s.memory_limit_bytes == NO_LIMIT
+
+
+def run_scenario(s: Scenario, pacer: str = "go1.18") -> ScenarioResult:
+    """Run one scenario and apply its checker after every cycle.
+
+    ``pacer = "go1.5"`` runs the pre-1.18 trigger-ratio pacer through the same
+    harness and checker: the runtime's checks were written for the current
+    pacer, so its failures there are the comparison, not a bug.
+    """
+    if pacer not in PACERS:
+        raise GcsimError(f"pacer {pacer!r}: expected one of {', '.join(PACERS)}")
+    if not supports(s, pacer):
+        raise GcsimError(f"scenario {s.name} sets a memory limit, which the go1.5 pacer "
+                         "does not have")
     x = inputs(s)
     cycles = run_fluid_pacer(
         s.gogc,
@@ -420,6 +439,7 @@ def run_scenario(s: Scenario) -> ScenarioResult:
         x["growth_rate"],
         x["scannable_frac"],
         x["stack_bytes"],
+        pacer == "go1.5",
     )
     failures: list[str] = []
     for n in range(1, s.length + 1):
@@ -429,7 +449,7 @@ def run_scenario(s: Scenario) -> ScenarioResult:
         if cycles[n - 1]["heap_scannable_bytes"] < 0:
             failures.append(f"after cycle {n}: heapScannable is negative")
         failures += [f"after cycle {n}: {m}" for m in s.checker(cycles, n)]
-    return ScenarioResult(s, cycles, failures)
+    return ScenarioResult(s, cycles, failures, pacer)
 
 
 def format_cycle(r: np.void) -> str:

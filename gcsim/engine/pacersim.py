@@ -35,14 +35,20 @@ import numpy as np
 from gcsim.engine._jit import kernel
 from gcsim.engine.pacer import (
     GC_BACKGROUND_UTILIZATION,
+    GO15_INITIAL_TRIGGER_RATIO,
     assist_ratio,
+    assist_ratio_go15,
     compute_runway,
     cons_mark_update,
+    cycle_start_goal_go15,
     heap_goal_effective,
     heap_goal_gogc,
+    heap_minimum,
     memory_limit_heap_goal,
     sweep_dist_min_trigger,
     trigger_from_runway,
+    trigger_go15,
+    trigger_ratio_update_go15,
 )
 
 __all__ = ["FLUID_CYCLE_DTYPE", "INITIAL_HEAP_BYTES", "run_fluid_pacer"]
@@ -62,6 +68,7 @@ FLUID_CYCLE_DTYPE = np.dtype(
         ("goal_bytes", np.int64),  # effective goal at the cycle's end
         ("gc_utilization", np.float64),  # 0.25 + assist share of the CPU during mark
         ("cons_mark", np.float64),  # estimate after the cycle (gcsim extra)
+        ("trigger_ratio", np.float64),  # go1.5 pacer: h_T for the next cycle (gcsim extra)
         ("assist_ratio", np.float64),  # assistWorkPerByte at the cycle's end (gcsim extra)
         ("mark_duration_ns", np.int64),  # wall time of the mark phase (gcsim extra)
     ]
@@ -75,6 +82,46 @@ def _goal(gogc_goal, mem_limit, heap_marked, sweep_dist, triggered):
 
 
 @kernel
+def _revise(
+    go15,
+    gogc,
+    memory_limit_bytes,
+    gogc_goal,
+    heap_marked,
+    sweep_dist,
+    triggered,
+    heap_live,
+    heap_scan,
+    heap_work,
+    other_work,
+    goal15,
+    last_heap_scan,
+    last_stack_scan,
+    globals_scan,
+    max_stack_scan,
+):
+    """``revise``: assistWorkPerByte now, and the goal it was computed against.
+    The go1.5 pacer keeps the cycle's goal ``goal15`` and counts heap work only."""
+    if go15:
+        awpb, _ = assist_ratio_go15(gogc, heap_live, heap_scan, heap_work, goal15)
+        return awpb, goal15
+    goal, _ = _goal(gogc_goal, memory_limit_bytes, heap_marked, sweep_dist, triggered)
+    awpb, _ = assist_ratio(
+        gogc,
+        heap_live,
+        heap_scan,
+        heap_work + other_work,
+        goal,
+        triggered,
+        last_heap_scan,
+        last_stack_scan,
+        globals_scan,
+        max_stack_scan,
+    )
+    return awpb, goal
+
+
+@kernel
 def run_fluid_pacer(
     gogc,
     memory_limit_bytes,
@@ -85,6 +132,7 @@ def run_fluid_pacer(
     growth_rate,
     scannable_frac,
     stack_bytes,
+    go15,
 ):
     """Run Go's pacer-test harness over gcsim's pacer for ``len(alloc_rate)`` cycles.
 
@@ -106,6 +154,10 @@ def run_fluid_pacer(
         Per cycle, 0..1.
     stack_bytes : int64[n]
         Per cycle, stack bytes to scan (multiples of 2 KiB).
+    go15 : bool
+        Run the pre-1.18 trigger-ratio pacer instead (no memory limit; the
+        harness is the same, the controller is the one ``runtime.pacer =
+        "go1.5"`` selects in the engine, primed as Go <= 1.17 primed it).
 
     Returns
     -------
@@ -126,12 +178,25 @@ def run_fluid_pacer(
     sweep_dist = sweep_dist_min_trigger(heap_live, True)
     gogc_goal = heap_goal_gogc(heap_marked, last_stack_scan, globals_scan, gogc)
     runway = compute_runway(cons_mark, last_heap_scan, last_stack_scan, globals_scan)
+    ratio = GO15_INITIAL_TRIGGER_RATIO
+    trigger15 = 0
+    goal15 = 0
+    if go15:
+        if gogc >= 0:
+            heap_marked = np.int64(heap_minimum(gogc) / (1.0 + ratio))
+        trigger15, goal15, ratio = trigger_go15(heap_marked, heap_live, ratio, gogc, True)
     black_last = 0
+    goal = 0
     for i in range(n):
         # StartCycle
-        goal, min_trigger = _goal(gogc_goal, memory_limit_bytes, heap_marked, sweep_dist, triggered)
-        # The stored runway: the test changes the globals between a commit and here.
-        trigger = trigger_from_runway(goal, min_trigger, heap_marked, runway)
+        if go15:
+            trigger = trigger15
+        else:
+            goal, min_trigger = _goal(
+                gogc_goal, memory_limit_bytes, heap_marked, sweep_dist, triggered
+            )
+            # The stored runway: the test changes the globals between a commit and here.
+            trigger = trigger_from_runway(goal, min_trigger, heap_marked, runway)
         if heap_marked > trigger:
             trigger = heap_marked
         max_stack_scan = stack_bytes[i]
@@ -142,14 +207,21 @@ def run_fluid_pacer(
         stack_work = 0
         globals_work = 0
         triggered = heap_live
-        goal, _ = _goal(gogc_goal, memory_limit_bytes, heap_marked, sweep_dist, triggered)
-        awpb, _ = assist_ratio(
+        if go15:
+            goal = cycle_start_goal_go15(goal15, heap_live)
+        awpb, goal = _revise(
+            go15,
             gogc,
+            memory_limit_bytes,
+            gogc_goal,
+            heap_marked,
+            sweep_dist,
+            triggered,
             heap_live,
             heap_scan,
             0,
+            0,
             goal,
-            triggered,
             last_heap_scan,
             last_stack_scan,
             globals_scan,
@@ -205,14 +277,19 @@ def run_fluid_pacer(
             heap_work += d_heap
             stack_work += d_stack
             globals_work += d_glob
-            goal, _ = _goal(gogc_goal, memory_limit_bytes, heap_marked, sweep_dist, triggered)
-            awpb, _ = assist_ratio(
+            awpb, goal = _revise(
+                go15,
                 gogc,
+                memory_limit_bytes,
+                gogc_goal,
+                heap_marked,
+                sweep_dist,
+                triggered,
                 heap_live,
                 heap_scan,
-                heap_work + stack_work + globals_work,
+                heap_work,
+                stack_work + globals_work,
                 goal,
-                triggered,
                 last_heap_scan,
                 last_stack_scan,
                 globals_scan,
@@ -230,8 +307,7 @@ def run_fluid_pacer(
         r["heap_scannable_bytes"] = np.int64(float(heap_marked - black_last) * scannable_frac[i])
         r["trigger_bytes"] = triggered
         r["peak_bytes"] = heap_live
-        goal, _ = _goal(gogc_goal, memory_limit_bytes, heap_marked, sweep_dist, triggered)
-        r["goal_bytes"] = goal
+        r["goal_bytes"] = goal  # as the last revise saw it (nothing it reads has moved since)
         r["gc_utilization"] = (
             float(assist_ns) / (float(duration_ns) * float(n_cores)) + GC_BACKGROUND_UTILIZATION
         )
@@ -251,6 +327,10 @@ def run_fluid_pacer(
             last_cons,
         )
         r["cons_mark"] = cons_mark
+        if go15:
+            ratio = trigger_ratio_update_go15(
+                ratio, goal, heap_marked, heap_live, assist_ns, duration_ns, n_cores, False
+            )
         heap_marked = next_marked + black
         heap_live = heap_marked
         heap_scan = heap_work
@@ -260,5 +340,8 @@ def run_fluid_pacer(
         sweep_dist = sweep_dist_min_trigger(heap_live, False)
         gogc_goal = heap_goal_gogc(heap_marked, last_stack_scan, globals_scan, gogc)
         runway = compute_runway(cons_mark, last_heap_scan, last_stack_scan, globals_scan)
+        if go15:
+            trigger15, goal15, ratio = trigger_go15(heap_marked, heap_live, ratio, gogc, False)
+            r["trigger_ratio"] = ratio
         black_last = black
     return out

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gcsim.cli import main
+from gcsim.errors import GcsimError
 from gcsim.pacerscenarios import (
     SCENARIOS,
     Scenario,
@@ -98,3 +99,28 @@ def test_unknown_scenario_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pacer-scenarios", "Stedy"]) == 2
     err = capsys.readouterr().err
     assert "Stedy" in err and "Steady" in err and "Traceback" not in err
+
+
+def test_the_go15_pacer_settles_at_its_own_30_percent_goal() -> None:
+    # Go <= 1.17 aimed at gcGoalUtilization = 0.30 (25 % background + 5 % assists).
+    r = run_scenario(get_scenario("Steady"), pacer="go1.5")
+    assert r.cycles[-1]["gc_utilization"] == pytest.approx(0.30, abs=0.015)
+    assert 0.95 <= r.cycles[-1]["peak_bytes"] / r.cycles[-1]["goal_bytes"] <= 1.05
+
+
+def test_big_stacks_and_globals_are_what_the_go15_pacer_cannot_pace() -> None:
+    # The redesign's motivating case (TestGcPacer's comment: "the old pacer can't
+    # really handle this well"): it leaves stack and globals work out of its goal
+    # and assist ratio, so assists make up the difference; the current pacer stays at 25 %.
+    for name in ("SteadyBigStacks", "SteadyBigGlobals"):
+        old = run_scenario(get_scenario(name), pacer="go1.5").cycles[-1]["gc_utilization"]
+        new = run_scenario(get_scenario(name)).cycles[-1]["gc_utilization"]
+        assert new == pytest.approx(0.25, abs=0.005)
+        assert old > 0.5
+
+
+def test_the_go15_pacer_has_no_memory_limit_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(GcsimError, match="memory limit"):
+        run_scenario(get_scenario("SteadyMemoryLimit"), pacer="go1.5")
+    assert main(["pacer-scenarios", "--pacer", "go1.5", "Steady", "SteadyMemoryLimit"]) == 0
+    assert "left out (memory limit" in capsys.readouterr().out
