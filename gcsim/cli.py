@@ -17,6 +17,8 @@ Subcommands:
 - ``gcsim sweep SWEEP --out DIR [--jobs N] [--scheduler ADDRESS]``, ``gcsim plot
   DIR``, ``gcsim report DIR``: resumable parameter sweeps, their figures and
   report (gcsim/sweepcmd.py).
+- ``gcsim pool CONFIG [--out DIR]``: a workload with and without its
+  sync.Pools, compared (gcsim/poolcmd.py).
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -73,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     from gcsim.sweepcmd import add_sweep_parsers
 
     add_sweep_parsers(sub)
+
+    from gcsim.poolcmd import add_pool_parser
+
+    add_pool_parser(sub)
     return p
 
 
@@ -170,13 +176,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return run_report(args)
 
 
+def cmd_pool(args: argparse.Namespace) -> int:
+    from gcsim.poolcmd import cmd_pool as run_pool_cmd
+
+    return run_pool_cmd(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
                 "trace": cmd_trace, "validate": cmd_validate, "calibrate": cmd_calibrate,
-                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
+                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report, "pool": cmd_pool}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

@@ -44,6 +44,7 @@ import tomli_w
 from gcsim.errors import MISSING, ConfigError
 from gcsim.goruntime.costs import COSTS
 from gcsim.units import GiB, format_size, parse_size
+from gcsim.workload.pools import PoolConfig, parse_pools, pools_to_dict
 
 _I64_MAX = 2**63 - 1
 _MAX_OBJECT_BYTES = GiB
@@ -117,6 +118,9 @@ class RuntimeConfig:
     pacer : str
         "go1.18" (the current pacer, default) or "go1.5" (the trigger-ratio
         pacer Go used from 1.5 to 1.17; no memory limit).
+    pool_victim : bool
+        sync.Pool's victim cache (Go >= 1.13): pooled objects survive one GC.
+        False: every pool is emptied at each GC, as before Go 1.13.
     """
 
     gogc: int | None = 100
@@ -125,6 +129,7 @@ class RuntimeConfig:
     gcstoptheworld: int = 0
     write_barrier: bool = True
     pacer: str = "go1.18"
+    pool_victim: bool = True
 
 
 @dataclass(frozen=True)
@@ -303,11 +308,14 @@ class WorkloadConfig:
         go1.27.3 linux/amd64 program's (reference/go-runtime.md §3.2).
     sites : tuple of SiteConfig
         At least one; at least one with weight > 0.
+    pools : tuple of PoolConfig
+        sync.Pools, each used by one site (gcsim/workload/pools.py).
     """
 
     compute_ns_per_alloc: float = 0.0
     globals_bytes: int = 158_154
     sites: tuple[SiteConfig, ...]
+    pools: tuple[PoolConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -576,10 +584,11 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
                                 "runtime.gcstoptheworld", 0, 1),
         write_barrier=_bool(t.get("write_barrier", d.write_barrier), "runtime.write_barrier"),
         pacer=pacer,
+        pool_victim=_bool(t.get("pool_victim", d.pool_victim), "runtime.pool_victim"),
     )
 
 
-_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites")
+_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "pools")
 _SITE_KEYS = (
     "name",
     "weight",
@@ -612,6 +621,7 @@ def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
         ),
         globals_bytes=globals_bytes,
         sites=sites,
+        pools=parse_pools(t.get("pools", []), sites),
     )
 
 
@@ -1069,12 +1079,14 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "gcstoptheworld": cfg.runtime.gcstoptheworld,
             "write_barrier": cfg.runtime.write_barrier,
             "pacer": cfg.runtime.pacer,
+            "pool_victim": cfg.runtime.pool_victim,
         },
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {
             "compute_ns_per_alloc": _f(w.compute_ns_per_alloc),
             "globals_bytes": w.globals_bytes,
             "sites": [_site_to_dict(s) for s in w.sites],
+            **({"pools": pools_to_dict(w.pools)} if w.pools else {}),
         },
     }
 

@@ -33,6 +33,7 @@ from gcsim.engine.state import (
 )
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.units import ns_to_cycles
+from gcsim.workload.pools import max_batch
 
 I64_MAX = int(np.iinfo(np.int64).max)
 
@@ -152,6 +153,7 @@ def compile_workload(cfg: Config) -> tuple[Workload, int]:
     site_tab[:, S.W_MAX_ALLOCS] = max_allocs
     site_tab[:, S.W_REF_OFF] = ref_off
     site_tab[:, S.W_REF_N] = ref_n
+    site_tab[:, S.W_POOL] = -1  # workload.pools.compile_pools marks the pooled sites
     wl = Workload(
         site_tab=site_tab,
         site_weight=weight,
@@ -176,7 +178,7 @@ def step_objects(cfg: Config) -> int:
                                  if r.to == "child" and r.site is not None)
         return memo[name]
 
-    return max(count(s.name) for s in cfg.workload.sites)
+    return max(max(count(s.name) for s in cfg.workload.sites), max_batch(cfg))
 
 
 def max_edges(cfg: Config) -> int:
