@@ -8,7 +8,7 @@ import: ``gccycle`` calls the cleanup at sweep termination.
 
 from __future__ import annotations
 
-from gcsim.engine._jit import kernel
+from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gccycle import gc_assist
 from gcsim.engine.heap import mallocgc
 from gcsim.engine.mark import shade_slot
@@ -128,7 +128,7 @@ def _put_one(pools, pl, heap, gc, c, costs, p, x, out_cost):
         shade_slot(heap, gc, c, costs, x, out_cost)
 
 
-@kernel
+@hot_kernel
 def pool_room(pools, p):
     """ST_OK if one use of any pool cannot overflow P ``p``'s shared ring, else
     ST_GROW_POOL (checked before the step starts, like loop._room_status)."""
