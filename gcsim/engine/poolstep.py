@@ -4,6 +4,10 @@ The pool algorithm itself is in ``pool.py``; this module is the mutator's
 side (see pool.py's essay for the use patterns), kept apart because New()
 needs the allocator and assists (``gccycle``), which ``pool.py`` must not
 import: ``gccycle`` calls the cleanup at sweep termination.
+
+While marking, every Get and Put shades its object (the barrier on the
+pool's slot stores) even with ``runtime.write_barrier = false``: that knob
+demonstrates lost objects through the site graph, not through pools.
 """
 
 from __future__ import annotations

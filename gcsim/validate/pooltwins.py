@@ -113,9 +113,10 @@ def putget_rows(exe: Path, n: int, ks: tuple[int, ...], procs: tuple[int, ...],
     return rows
 
 
-def hit_rate_rows(go_exe: Path, gogcs: tuple[int, ...],
+def hit_rate_rows(go_exe: Path, work_dir: Path, gogcs: tuple[int, ...],
                   repeat: int = 1) -> list[tuple[int, float, list[float]]]:
-    """(GOGC, gcsim hit rate, Go hit rates) for the request-handler twin."""
+    """(GOGC, gcsim hit rate, Go hit rates) for the request-handler twin; the Go
+    program's parameter files go to ``work_dir``."""
     from gcsim.metrics.summary import summary
     from gcsim.run import simulate
     from gcsim.validate.twins import run_env, run_twin, twin_params
@@ -124,7 +125,7 @@ def hit_rate_rows(go_exe: Path, gogcs: tuple[int, ...],
     for g in gogcs:
         cfg = load_config(PUTGET_DIR / "config.toml", [f"runtime.gogc={g}"])
         sim = summary(simulate(cfg))["pool_hit_rate"]
-        params = go_exe.parent / f"params-{g}.json"
+        params = work_dir / f"params-{g}.json"
         params.write_text(json.dumps(twin_params(cfg, "pool")))
         env = run_env(g, cfg.run.gomaxprocs, None)
         go = [run_twin(go_exe, params, env).report["pool"]["hit_rate"] for _ in range(repeat)]

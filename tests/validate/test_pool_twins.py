@@ -56,7 +56,7 @@ def test_request_handler_hit_rate_within_5_points(go_dir: Path) -> None:
     go = gotool.find_go()
     assert go is not None
     exe, _ = build_twin(Twin("pool", pt.PUTGET_DIR), go, gotool.go_version() or "go")
-    rows = pt.hit_rate_rows(exe, (50, 100, 400), repeat=1)
+    rows = pt.hit_rate_rows(exe, go_dir, (50, 100, 400), repeat=1)
     print("\nGOGC  gcsim hit rate  Go hit rate")
     for g, sim, go_rates in rows:
         print(f"{g:4}  {100 * sim:13.2f}  {[round(100 * x, 2) for x in go_rates]}")
