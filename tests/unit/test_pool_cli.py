@@ -17,14 +17,24 @@ CFG = {
     "workload": {
         "compute_ns_per_alloc": 1000.0,
         "sites": [
-            {"name": "buf", "weight": 1.0, "size": 16384,
-             "lifetime": {"kind": "fifo", "live_objects": 4}},
+            {
+                "name": "buf",
+                "weight": 1.0,
+                "size": 16384,
+                "lifetime": {"kind": "fifo", "live_objects": 4},
+            },
             {"name": "tmp", "weight": 0.5, "size": 8192},
             {"name": "garbage", "weight": 4.0, "size": 1024},
         ],
-        "pools": [{"name": "bufpool", "site": "buf"},
-                  {"name": "tmppool", "site": "tmp", "zero_on_put": True,
-                   "batch": {"values": [1, 8], "weights": [0.9, 0.1]}}],
+        "pools": [
+            {"name": "bufpool", "site": "buf"},
+            {
+                "name": "tmppool",
+                "site": "tmp",
+                "zero_on_put": True,
+                "batch": {"values": [1, 8], "weights": [0.9, 0.1]},
+            },
+        ],
     },
 }
 
@@ -34,8 +44,13 @@ def test_gcsim_pool_writes_both_runs_and_compares(tmp_path: Path) -> None:
     cfg.write_text(tomli_w.dumps(CFG))
     out = tmp_path / "out"
     assert main(["pool", str(cfg), "--out", str(out), "--quiet"]) == 0
-    for name in ("pool_comparison.json", "pool_heap.png", "pool_gc_count.png",
-                 "with_pool/summary.json", "without_pool/summary.json"):
+    for name in (
+        "pool_comparison.json",
+        "pool_heap.png",
+        "pool_gc_count.png",
+        "with_pool/summary.json",
+        "without_pool/summary.json",
+    ):
         assert (out / name).is_file(), name
     cmp = json.loads((out / "pool_comparison.json").read_text())
     f = cmp["figures"]
@@ -57,8 +72,9 @@ def test_gcsim_pool_writes_both_runs_and_compares(tmp_path: Path) -> None:
     assert without_s["pool"]["total"]["new_calls"] == without_s["pool"]["total"]["gets"]
 
 
-def test_gcsim_pool_refuses_a_config_without_pools(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_gcsim_pool_refuses_a_config_without_pools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(tomli_w.dumps({"workload": {"sites": [{"name": "a", "size": 8}]}}))
     assert main(["pool", str(cfg), "--out", str(tmp_path / "o")]) == 2

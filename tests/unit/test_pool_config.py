@@ -17,11 +17,16 @@ from gcsim.workload.pools import compile_pools, without_pools
 
 
 def raw(**pool: Any) -> dict[str, Any]:
-    return {"workload": {
-        "sites": [{"name": "buf", "size": 4096, "lifetime": {"kind": "fifo", "live_objects": 4}},
-                  {"name": "tmp", "size": 512}, {"name": "g", "size": 64}],
-        "pools": [{"name": "p", "site": "buf", **pool}],
-    }}
+    return {
+        "workload": {
+            "sites": [
+                {"name": "buf", "size": 4096, "lifetime": {"kind": "fifo", "live_objects": 4}},
+                {"name": "tmp", "size": 512},
+                {"name": "g", "size": 64},
+            ],
+            "pools": [{"name": "p", "site": "buf", **pool}],
+        }
+    }
 
 
 def test_defaults_and_round_trip() -> None:
@@ -30,8 +35,9 @@ def test_defaults_and_round_trip() -> None:
     assert (p.enabled, p.zero_on_put, p.batch_values) == (True, False, (1,))
     assert cfg.runtime.pool_victim is True
     d = config_to_dict(cfg)
-    assert d["workload"]["pools"] == [{"name": "p", "site": "buf", "enabled": True,
-                                       "zero_on_put": False, "batch": 1}]
+    assert d["workload"]["pools"] == [
+        {"name": "p", "site": "buf", "enabled": True, "zero_on_put": False, "batch": 1}
+    ]
     assert config_from_dict(d) == cfg
 
 
@@ -40,15 +46,21 @@ def test_configs_without_pools_dump_no_pools_key() -> None:
     assert "pools" not in d["workload"]
 
 
-@pytest.mark.parametrize(("pool", "key", "text"), [
-    ({"site": "buff"}, "workload.pools[0].site", "did you mean 'buf'"),
-    ({"site": "buf", "batch": 2}, "workload.pools[0].batch", "lifetime.kind is 'fifo'"),
-    ({"site": "tmp", "batch": 0}, "workload.pools[0].batch", "1..4_096"),
-    ({"site": "tmp", "batch": {"values": [1, 2], "weights": [1]}},
-     "workload.pools[0].batch.weights", "2 numbers"),
-    ({"site": "tmp", "zero_on_put": 1}, "workload.pools[0].zero_on_put", "true or false"),
-    ({"site": "tmp", "sise": 1}, "workload.pools[0].sise", "did you mean 'site'"),
-])
+@pytest.mark.parametrize(
+    ("pool", "key", "text"),
+    [
+        ({"site": "buff"}, "workload.pools[0].site", "did you mean 'buf'"),
+        ({"site": "buf", "batch": 2}, "workload.pools[0].batch", "lifetime.kind is 'fifo'"),
+        ({"site": "tmp", "batch": 0}, "workload.pools[0].batch", "1..4_096"),
+        (
+            {"site": "tmp", "batch": {"values": [1, 2], "weights": [1]}},
+            "workload.pools[0].batch.weights",
+            "2 numbers",
+        ),
+        ({"site": "tmp", "zero_on_put": 1}, "workload.pools[0].zero_on_put", "true or false"),
+        ({"site": "tmp", "sise": 1}, "workload.pools[0].sise", "did you mean 'site'"),
+    ],
+)
 def test_errors_name_the_key(pool: dict[str, Any], key: str, text: str) -> None:
     r = raw()
     r["workload"]["pools"] = [{"name": "p", **pool}]
@@ -80,8 +92,14 @@ def test_set_override_disables_a_pool(tmp_path: Any) -> None:
 
 def test_compile_marks_pooled_site_and_batch_table() -> None:
     r = raw()
-    r["workload"]["pools"] = [{"name": "p", "site": "tmp", "zero_on_put": True,
-                               "batch": {"values": [1, 64], "weights": [3, 1]}}]
+    r["workload"]["pools"] = [
+        {
+            "name": "p",
+            "site": "tmp",
+            "zero_on_put": True,
+            "batch": {"values": [1, 64], "weights": [3, 1]},
+        }
+    ]
     cfg = config_from_dict(r)
     wl, _ = compile_workload(cfg)
     assert wl.site_tab[:, S.W_POOL].tolist() == [-1, -1, -1]
