@@ -113,6 +113,10 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{s['pause_max_ms']:.3f} ms")
     print(f"  peak heap in use: {s['peak_heap_inuse_bytes'] / 2**20:.1f} MiB   "
           f"peak live: {s['peak_heap_live_bytes'] / 2**20:.1f} MiB")
+    if s.get("pool_hit_rate") is not None:
+        t = s["pool"]["total"]
+        print(f"  sync.Pool: {t['gets']:,} Gets, hit rate {100 * s['pool_hit_rate']:.2f} %, "
+              f"{t['new_calls']:,} New() calls, {t['dropped_per_gc']:.1f} dropped per GC")
     return 0
 
 

@@ -79,3 +79,13 @@ def test_gcsim_pool_refuses_a_config_without_pools(
     cfg.write_text(tomli_w.dumps({"workload": {"sites": [{"name": "a", "size": 8}]}}))
     assert main(["pool", str(cfg), "--out", str(tmp_path / "o")]) == 2
     assert "workload.pools" in capsys.readouterr().err
+
+
+def test_pool_runs_are_deterministic() -> None:
+    from gcsim.config import config_from_dict
+    from gcsim.run import simulate
+
+    a, b = (simulate(config_from_dict(CFG)) for _ in range(2))
+    assert (a.extra["pool_counters"] == b.extra["pool_counters"]).all()
+    assert a.cycles.tobytes() == b.cycles.tobytes()
+    assert a.counters.tobytes() == b.counters.tobytes()
