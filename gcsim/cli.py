@@ -20,6 +20,8 @@ Subcommands:
 - ``gcsim pacer-scenarios [NAMES] [--go] [--out DIR]``: the runtime's own
   TestGcPacer scenarios on gcsim's pacer, optionally against Go's log
   (gcsim/pacercmd.py).
+- ``gcsim pool CONFIG [--out DIR]``: a workload with and without its
+  sync.Pools, compared (gcsim/poolcmd.py).
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -80,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     from gcsim.pacercmd import add_pacer_parser
 
     add_pacer_parser(sub)
+    from gcsim.poolcmd import add_pool_parser
+
+    add_pool_parser(sub)
     return p
 
 
@@ -114,6 +119,10 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{s['pause_max_ms']:.3f} ms")
     print(f"  peak heap in use: {s['peak_heap_inuse_bytes'] / 2**20:.1f} MiB   "
           f"peak live: {s['peak_heap_live_bytes'] / 2**20:.1f} MiB")
+    if s.get("pool_hit_rate") is not None:
+        t = s["pool"]["total"]
+        print(f"  sync.Pool: {t['gets']:,} Gets, hit rate {100 * s['pool_hit_rate']:.2f} %, "
+              f"{t['new_calls']:,} New() calls, {t['dropped_per_gc']:.1f} dropped per GC")
     return 0
 
 
@@ -181,6 +190,10 @@ def cmd_pacer_scenarios(args: argparse.Namespace) -> int:
     from gcsim.pacercmd import cmd_pacer
 
     return cmd_pacer(args)
+def cmd_pool(args: argparse.Namespace) -> int:
+    from gcsim.poolcmd import cmd_pool as run_pool_cmd
+
+    return run_pool_cmd(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
                 "trace": cmd_trace, "validate": cmd_validate, "calibrate": cmd_calibrate,
                 "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report,
-                "pacer-scenarios": cmd_pacer_scenarios}
+                "pacer-scenarios": cmd_pacer_scenarios, "pool": cmd_pool}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

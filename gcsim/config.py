@@ -45,6 +45,7 @@ import tomli_w
 from gcsim.errors import MISSING, ConfigError
 from gcsim.goruntime.costs import COSTS
 from gcsim.units import GiB, format_size, parse_size
+from gcsim.workload.pools import PoolConfig, parse_pools, pools_to_dict
 from gcsim.workload.streams import Stream, parse_stream, stream_to_toml
 
 _I64_MAX = 2**63 - 1
@@ -119,6 +120,9 @@ class RuntimeConfig:
     pacer : str
         "go1.18" (the current pacer, default) or "go1.5" (the trigger-ratio
         pacer Go used from 1.5 to 1.17; no memory limit).
+    pool_victim : bool
+        sync.Pool's victim cache (Go >= 1.13): pooled objects survive one GC.
+        False: every pool is emptied at each GC, as before Go 1.13.
     """
 
     gogc: int | None = 100
@@ -127,6 +131,7 @@ class RuntimeConfig:
     gcstoptheworld: int = 0
     write_barrier: bool = True
     pacer: str = "go1.18"
+    pool_victim: bool = True
 
 
 @dataclass(frozen=True)
@@ -331,12 +336,15 @@ class WorkloadConfig:
         At least one; at least one with weight > 0.
     rates : RatesConfig or None
         Streams that vary compute and site weights over time; None: constant.
+    pools : tuple of PoolConfig
+        sync.Pools, each used by one site (gcsim/workload/pools.py).
     """
 
     compute_ns_per_alloc: float = 0.0
     globals_bytes: int = 158_154
     sites: tuple[SiteConfig, ...]
     rates: RatesConfig | None = None
+    pools: tuple[PoolConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -605,10 +613,11 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
                                 "runtime.gcstoptheworld", 0, 1),
         write_barrier=_bool(t.get("write_barrier", d.write_barrier), "runtime.write_barrier"),
         pacer=pacer,
+        pool_victim=_bool(t.get("pool_victim", d.pool_victim), "runtime.pool_victim"),
     )
 
 
-_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "rates")
+_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "rates", "pools")
 _RATES_KEYS = ("step_s", "compute_ns_per_alloc", "site_weights")
 _SITE_KEYS = (
     "name",
@@ -646,6 +655,7 @@ def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
         globals_bytes=globals_bytes,
         sites=sites,
         rates=rates,
+        pools=parse_pools(t.get("pools", []), sites),
     )
 
 
@@ -1129,12 +1139,14 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "gcstoptheworld": cfg.runtime.gcstoptheworld,
             "write_barrier": cfg.runtime.write_barrier,
             "pacer": cfg.runtime.pacer,
+            "pool_victim": cfg.runtime.pool_victim,
         },
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {
             "compute_ns_per_alloc": _f(w.compute_ns_per_alloc),
             "globals_bytes": w.globals_bytes,
             "sites": [_site_to_dict(s) for s in w.sites],
+            **({"pools": pools_to_dict(w.pools)} if w.pools else {}),
         },
     }
     if w.rates is not None:

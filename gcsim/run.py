@@ -20,6 +20,7 @@ from gcsim.engine import state as S
 from gcsim.engine.gccycle import force_gc
 from gcsim.engine.init import init_run
 from gcsim.engine.loop import run_quanta, sample_timeline
+from gcsim.engine.poolstate import grow_pools
 from gcsim.engine.rng import seed_state
 from gcsim.errors import SimulationError
 from gcsim.workload.compile import (
@@ -30,6 +31,7 @@ from gcsim.workload.compile import (
     rate_table,
     sizeclass_tables,
 )
+from gcsim.workload.pools import compile_pools
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassT
     tab = sizeclass_tables(greentea=cfg.runtime.greentea)
     costs = compile_costs(cfg, greentea=cfg.runtime.greentea)
     wl, n_roots = compile_workload(cfg)
+    pools = compile_pools(cfg, wl.site_tab)
     rp = compile_run_params(cfg)
     root_pages = int(wl.site_tab[:, S.W_ROOT_LEN].sum()) * 8 // 8192 + 64 * len(cfg.workload.sites)
     max_pages = 1 << 14
@@ -77,6 +80,7 @@ def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassT
         site_weight=wl.rate_table[0, 1:],
         max_pages=max_pages,
         scratch_len=3 * (rp.max_step_objects + 1),
+        pools=pools,
     )
     init_run(st, wl, rp, tab, costs)
     return st, wl, rp, tab, costs
@@ -126,6 +130,8 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
             if status == S.ST_GROW_PAGES and st.heap.page_span.shape[0] >= MAX_ARENA_PAGES:
                 raise SimulationError(_state_summary(st, "heap arena exceeds 1 TiB"))
             st = S.grow_state(st, status)
+        elif status == S.ST_GROW_POOL:
+            st = st._replace(pool=grow_pools(st.pool))
         else:
             raise SimulationError(_state_summary(st, f"engine returned status {status}"))
     if cfg.run.final_gc:
@@ -150,6 +156,7 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
         heap_objects=int(c[S.C_SLOT_ALLOCS] - c[S.C_SLOT_FREES]),
         wall_s=time.perf_counter() - t_wall,
         end_cycles=int(c[S.C_NOW_CYCLES]),
+        extra={"pool_counters": st.pool.counters.copy()} if cfg.workload.pools else {},
     )
 
 

@@ -61,6 +61,7 @@ from gcsim.engine.pacer import (
     trigger_go15,
     trigger_ratio_update_go15,
 )
+from gcsim.engine.pool import pool_cleanup_and_roots
 from gcsim.engine.state import (
     C_BG_SCAN_CREDIT,
     C_CYC_ASSIST_CYCLES,
@@ -298,6 +299,7 @@ def gc_start(st, wl, rp, costs, forced):
     for p in range(P):
         shade_slot(heap, gc, c, costs, heap.tiny_slot[p], out_cost)
     mark_roots(heap, gc, c, costs, rp.globals_bytes, out_cost)
+    pool_cleanup_and_roots(st, costs, P)  # clearpools, then the victim as roots
     revise_assist_ratio(st, rp)
     c[C_GC_PENDING] = 0
 

@@ -41,6 +41,7 @@ from gcsim.engine.gccycle import (
 )
 from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
 from gcsim.engine.mark import mark_work_left, shade
+from gcsim.engine.poolstep import pool_room, pool_step
 from gcsim.engine.rng import next_below, next_float
 from gcsim.engine.state import (
     C_ALLOCS,
@@ -92,6 +93,7 @@ from gcsim.engine.state import (
     W_CHOICE_OFF,
     W_LIFE_KIND,
     W_MAX_ALLOCS,
+    W_POOL,
     W_PTR_WORDS,
     W_REF_N,
     W_REF_OFF,
@@ -192,7 +194,7 @@ def _room_status(c, spans, slot_span, page_span, rp):
 
 
 @kernel
-def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_bytes, spans,
+def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_assist_bytes, spans,
                   mcache, slot_alloc,
                   slot_mark, slot_span, slot_ptr_words, slot_site, edges, tiny_slot,
                   tiny_offset, alloc_by_class, page_span, gray, roots, rng, site_cdf,
@@ -212,6 +214,8 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
     assists = rp.stw_mark == 0
     while p_time[p] < q_end and c[C_ALLOCS] < rp.max_allocs:
         status = _room_status(c, spans, slot_span, page_span, rp)
+        if status == ST_OK:
+            status = pool_room(pool, p)
         if status != ST_OK:
             return status
         site = pick_site(rng, site_cdf)
@@ -225,6 +229,11 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
         scratch[2] = -1
         top = 1
         first = -1
+        if site_tab[site, W_POOL] >= 0:
+            # A sync.Pool user Gets (or News), holds and Puts its objects itself.
+            parked = pool_step(pool, heap, gc, wl, rp, tab, costs, c, fstate, p_assist_bytes, p,
+                               site, rng, roots, site_cursor, out_cost)
+            top = 0
         while top > 0:
             top -= 1
             s = scratch[3 * top]
@@ -455,7 +464,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     if p >= rp.dedicated_workers:
                         st.p_frac_cycles[p] += used
             status = run_p_quantum(
-                heap, st.gc, wl, rp, tab, costs, p, q_end, c, st.fstate, st.p_assist_bytes,
+                heap, st.gc, wl, rp, tab, costs, st.pool, p, q_end, c, st.fstate,
+                st.p_assist_bytes,
                 heap.spans, heap.mcache,
                 heap.slot_alloc, heap.slot_mark, heap.slot_span, heap.slot_ptr_words,
                 heap.slot_site, heap.edges, heap.tiny_slot, heap.tiny_offset,

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gcsim.engine.poolstate import Pools, new_pools
+
 # --- span records -----------------------------------------------------------
 
 SPAN_DTYPE = np.dtype(
@@ -69,6 +71,7 @@ ST_GROW_PAGES = 4  # the page map needs more room
 ST_RECORDS_FULL = 5  # cycle or timeline record buffers are full; drain and call again
 ST_OUT_OF_MEMORY = 6  # the heap would exceed the configured arena limit
 ST_GROW_RATES = 7  # the run outlived Workload.rate_table; extend it and call again
+ST_GROW_POOL = 8  # a sync.Pool shared ring is full (poolstate.grow_pools)
 
 # --- int64 counters (index with C_*) ------------------------------------------------
 
@@ -344,6 +347,7 @@ class State(NamedTuple):
     site_cdf: np.ndarray  # float64[n_sites]: cumulative weights of sites still allocating
     rng: np.ndarray  # uint64[1]
     scratch: np.ndarray  # int64[scratch_len]: work stack for child allocation
+    pool: Pools  # every sync.Pool of the workload (engine/pool.py)
 
 
 # --- read-only inputs ---------------------------------------------------------------------
@@ -439,7 +443,8 @@ W_ROOT_LEN = 8  # root slots (0 for transient)
 W_MAX_ALLOCS = 9  # -1 = unlimited
 W_REF_OFF = 10  # first ref in ref_*
 W_REF_N = 11
-N_W = 12
+W_POOL = 12  # the site's sync.Pool (workload.pools), -1 = none
+N_W = 13
 
 
 PACER_GO118 = 0
@@ -466,7 +471,8 @@ REF_RANDOM = 2
 def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: int,
               seed_state: np.ndarray, site_weight: np.ndarray, max_slots: int = 1 << 16,
               max_spans: int = 1 << 12, max_pages: int = 1 << 14, cycle_rows: int = 1024,
-              timeline_rows: int = 4096, scratch_len: int = 4096) -> State:
+              timeline_rows: int = 4096, scratch_len: int = 4096,
+              pools: Pools | None = None) -> State:
     """Allocate a fresh run state with the given capacities (growable later)."""
     from gcsim.goruntime.sizeclasses import NUM_SIZE_CLASSES, NUM_SPAN_CLASSES
 
@@ -513,6 +519,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         site_cdf=np.cumsum(site_weight).astype(np.float64),
         rng=seed_state.copy(),
         scratch=np.zeros(scratch_len, dtype=np.int64),
+        pool=new_pools(0, gomaxprocs) if pools is None else pools,
     )
 
 

@@ -22,6 +22,7 @@ from gcsim.goruntime import sizeclasses as scl
 from gcsim.metrics.gctrace import format_gctrace_line
 from gcsim.metrics.mmu import gc_utilization_intervals, mmu
 from gcsim.metrics.pauses import pause_percentiles
+from gcsim.metrics.pools import pool_summary
 
 MMU_WINDOWS_S = (0.001, 0.010, 0.100)
 GOAL_UNBOUNDED_BYTES = 1 << 62  # goals above this are "no goal" (GOGC=off, no limit)
@@ -263,4 +264,5 @@ def summary(result: Any) -> dict[str, Any]:
         "limiter_cycles": int(cyc["limiter_on"].sum()),
         "last_limiter_gc": int(cyc["gc_number"][cyc["limiter_on"] > 0].max(initial=0)),
         "mean_cons_mark": float(cyc["cons_mark"].mean()) if len(cyc) else 0.0,
+        **pool_summary(result),
     }

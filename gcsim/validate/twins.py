@@ -152,7 +152,7 @@ def twin_params(cfg: Config, name: str) -> dict[str, Any]:
             "lifetime": s.lifetime.kind,
             "live_objects": s.lifetime.live_objects or 0,
         })
-    return {
+    out = {
         "twin": name,
         "seed": cfg.run.seed,
         "max_allocs": cfg.run.max_allocs,
@@ -160,6 +160,18 @@ def twin_params(cfg: Config, name: str) -> dict[str, Any]:
         "final_gc": cfg.run.final_gc,
         "sites": sites,
     }
+    if cfg.workload.pools:
+        out["pools"] = _pool_params(cfg)
+    return out
+
+
+def _pool_params(cfg: Config) -> list[dict[str, Any]]:
+    """``pools`` for a twin with sync.Pools (validation/pool/main.go)."""
+    if not cfg.runtime.pool_victim:
+        raise _refuse("runtime.pool_victim", False, "real Go has had the victim cache since 1.13")
+    return [{"name": p.name, "site": p.site, "enabled": p.enabled, "zero_on_put": p.zero_on_put,
+             "batch_values": list(p.batch_values), "batch_weights": list(p.batch_weights)}
+            for p in cfg.workload.pools]
 
 
 def source_hash(twin: Twin, go_version: str) -> str:

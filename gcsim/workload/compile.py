@@ -34,6 +34,7 @@ from gcsim.engine.state import (
 from gcsim.errors import ConfigError
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.units import ns_to_cycles
+from gcsim.workload.pools import max_batch
 from gcsim.workload.streams import stream_to_toml
 from gcsim.workload.streams import values as stream_values
 
@@ -154,6 +155,7 @@ def compile_workload(cfg: Config) -> tuple[Workload, int]:
     site_tab[:, S.W_MAX_ALLOCS] = max_allocs
     site_tab[:, S.W_REF_OFF] = ref_off
     site_tab[:, S.W_REF_N] = ref_n
+    site_tab[:, S.W_POOL] = -1  # workload.pools.compile_pools marks the pooled sites
     wl = Workload(
         site_tab=site_tab,
         site_ptr_density=ptr_density,
@@ -223,7 +225,7 @@ def step_objects(cfg: Config) -> int:
                                  if r.to == "child" and r.site is not None)
         return memo[name]
 
-    return max(count(s.name) for s in cfg.workload.sites)
+    return max(max(count(s.name) for s in cfg.workload.sites), max_batch(cfg))
 
 
 def max_edges(cfg: Config) -> int:

@@ -794,7 +794,8 @@ def test_config_to_dict_is_resolved() -> None:
         "final_gc": False,
     }
     assert d["runtime"] == {"gogc": 100, "gomemlimit": "off", "greentea": True,
-                            "gcstoptheworld": 0, "write_barrier": True, "pacer": "go1.18"}
+                            "gcstoptheworld": 0, "write_barrier": True, "pacer": "go1.18",
+                            "pool_victim": True}
     assert d["costs"] == {name: e.default_ns for name, e in COSTS.items()}
     assert d["workload"]["globals_bytes"] == 158_154
     site = d["workload"]["sites"][0]

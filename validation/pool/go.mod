@@ -1,0 +1,3 @@
+module gcsim.dev/validation/pool
+
+go 1.27

@@ -1,0 +1,422 @@
+// Command pool is the Go twin of validation/pool/config.toml: a request
+// handler that takes its buffers from a sync.Pool, beside garbage that drives
+// the GC. It is the steady twin (validation/steady/main.go) plus pools:
+//
+//  1. One goroutine per P runs mutator steps until its share of max_allocs
+//     allocations is made (site objects and New() calls both count, as
+//     gcsim's C_ALLOCS does).
+//  2. Each step picks a site by weight (xorshift64*, as steady).
+//  3. A pooled site with a transient lifetime draws a batch size k from the
+//     pool's batch distribution, Gets k objects (New() allocates the site's
+//     object through reflect.unsafe_New = mallocgc) and Puts them back in Get
+//     order; a pooled fifo site Gets one object, stores it in the
+//     goroutine's ring and Puts the object it displaces. zero_on_put clears
+//     the object (reflect SetZero) before Put.
+//  4. Other sites allocate as in steady.
+//
+// The report adds pool: {hit_rate, gets, news} (hit_rate = 1 - news/gets).
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+//go:linkname unsafe_New reflect.unsafe_New
+func unsafe_New(typ unsafe.Pointer) unsafe.Pointer
+
+type site struct {
+	Name         string  `json:"name"`
+	Weight       float64 `json:"weight"`
+	SizeBytes    int     `json:"size_bytes"`
+	PointerWords int     `json:"pointer_words"`
+	Lifetime     string  `json:"lifetime"` // "transient" or "fifo"
+	LiveObjects  int     `json:"live_objects"`
+}
+
+type poolParams struct {
+	Name         string    `json:"name"`
+	Site         string    `json:"site"`
+	Enabled      bool      `json:"enabled"`
+	ZeroOnPut    bool      `json:"zero_on_put"`
+	BatchValues  []int     `json:"batch_values"`
+	BatchWeights []float64 `json:"batch_weights"`
+}
+
+type params struct {
+	Twin              string       `json:"twin"`
+	Seed              uint64       `json:"seed"`
+	MaxAllocs         int64        `json:"max_allocs"`
+	ComputeNsPerAlloc float64      `json:"compute_ns_per_alloc"`
+	FinalGC           bool         `json:"final_gc"`
+	Sites             []site       `json:"sites"`
+	Pools             []poolParams `json:"pools"`
+}
+
+func objType(s site) reflect.Type {
+	var fields []reflect.StructField
+	for i := 0; i < s.PointerWords; i++ {
+		fields = append(fields, reflect.StructField{
+			Name: fmt.Sprintf("P%d", i), Type: reflect.TypeFor[unsafe.Pointer]()})
+	}
+	if pad := s.SizeBytes - 8*s.PointerWords; pad > 0 {
+		fields = append(fields, reflect.StructField{Name: "Pad", Type: reflect.ArrayOf(pad, reflect.TypeFor[byte]())})
+	}
+	if len(fields) == 0 {
+		fields = append(fields, reflect.StructField{Name: "Pad", Type: reflect.TypeFor[[1]byte]()})
+	}
+	return reflect.StructOf(fields)
+}
+
+func abiType(t reflect.Type) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
+}
+
+var spinSink uint64
+
+func spin(n int) {
+	x := spinSink
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	spinSink = x
+}
+
+func spinIterations(ns float64) int {
+	if ns <= 0 {
+		return 0
+	}
+	const probe = 1 << 22
+	t0 := time.Now()
+	spin(probe)
+	perIter := float64(time.Since(t0).Nanoseconds()) / probe
+	return int(ns/perIter + 0.5)
+}
+
+// sitePool is a site's pool, or nil.
+type sitePool struct {
+	pool    *sync.Pool
+	enabled bool
+	zero    bool
+	rtype   reflect.Type
+	values  []int
+	cum     []uint64
+	news    atomic.Int64
+}
+
+type worker struct {
+	types   []unsafe.Pointer
+	pools   []*sitePool
+	cum     []uint64
+	rings   [][]unsafe.Pointer
+	cursors []int
+	allocs  int64
+	rng     uint64
+	spinN   int
+	gets    int64
+}
+
+func (w *worker) next() uint64 {
+	w.rng ^= w.rng >> 12
+	w.rng ^= w.rng << 25
+	w.rng ^= w.rng >> 27
+	return w.rng * 2685821657736338717
+}
+
+func pick(cum []uint64, r uint64) int {
+	s := 0
+	for s < len(cum)-1 && r > cum[s] {
+		s++
+	}
+	return s
+}
+
+// get is pool.Get (or New() without the pool); it returns the object and
+// whether it was a heap allocation.
+func (w *worker) get(sp *sitePool, s int) (unsafe.Pointer, bool) {
+	w.gets++
+	if !sp.enabled {
+		sp.news.Add(1)
+		return unsafe_New(w.types[s]), true
+	}
+	before := sp.news.Load()
+	x := sp.pool.Get().(unsafe.Pointer)
+	return x, sp.news.Load() != before
+}
+
+func (w *worker) put(sp *sitePool, x unsafe.Pointer) {
+	if !sp.enabled {
+		return
+	}
+	if sp.zero {
+		reflect.NewAt(sp.rtype, x).Elem().SetZero()
+	}
+	sp.pool.Put(x)
+}
+
+func (w *worker) run() {
+	held := make([]unsafe.Pointer, 0, 4096)
+	for made := int64(0); made < w.allocs; {
+		if w.spinN > 0 {
+			spin(w.spinN)
+		}
+		s := pick(w.cum, w.next())
+		sp := w.pools[s]
+		switch {
+		case sp != nil && w.rings[s] == nil:
+			k := sp.values[pick(sp.cum, w.next())]
+			if len(sp.values) == 1 {
+				k = sp.values[0]
+			}
+			held = held[:0]
+			for i := 0; i < k; i++ {
+				x, isNew := w.get(sp, s)
+				if isNew {
+					made++
+				}
+				held = append(held, x)
+			}
+			for _, x := range held {
+				w.put(sp, x)
+			}
+		case sp != nil:
+			x, isNew := w.get(sp, s)
+			if isNew {
+				made++
+			}
+			ring := w.rings[s]
+			c := w.cursors[s]
+			old := ring[c]
+			ring[c] = x
+			if c++; c == len(ring) {
+				c = 0
+			}
+			w.cursors[s] = c
+			if old != nil {
+				w.put(sp, old)
+			}
+		default:
+			p := unsafe_New(w.types[s])
+			made++
+			if ring := w.rings[s]; ring != nil {
+				c := w.cursors[s]
+				ring[c] = p
+				if c++; c == len(ring) {
+					c = 0
+				}
+				w.cursors[s] = c
+			}
+		}
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pool: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+func cumulative(ws []float64) []uint64 {
+	var total float64
+	for _, w := range ws {
+		total += w
+	}
+	cum := make([]uint64, len(ws))
+	acc := 0.0
+	for i, w := range ws {
+		acc += w
+		if i == len(ws)-1 || acc >= total {
+			cum[i] = ^uint64(0)
+		} else {
+			cum[i] = uint64(acc / total * float64(^uint64(0)))
+		}
+	}
+	return cum
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fail("usage: pool PARAMS.json")
+	}
+	raw, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		fail("%v", err)
+	}
+	var prm params
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&prm); err != nil {
+		fail("%s: %v", os.Args[1], err)
+	}
+	if prm.MaxAllocs <= 0 || len(prm.Sites) == 0 {
+		fail("%s: need max_allocs > 0 and at least one site", os.Args[1])
+	}
+	procs := runtime.GOMAXPROCS(0)
+	types := make([]unsafe.Pointer, len(prm.Sites))
+	rtypes := make([]reflect.Type, len(prm.Sites))
+	weights := make([]float64, len(prm.Sites))
+	index := map[string]int{}
+	for i, s := range prm.Sites {
+		if s.Lifetime != "transient" && s.Lifetime != "fifo" {
+			fail("site %q: lifetime %q not supported (transient, fifo)", s.Name, s.Lifetime)
+		}
+		rtypes[i] = objType(s)
+		types[i] = abiType(rtypes[i])
+		weights[i] = s.Weight
+		index[s.Name] = i
+	}
+	pools := make([]*sitePool, len(prm.Sites))
+	for _, pp := range prm.Pools {
+		s, ok := index[pp.Site]
+		if !ok || len(pp.BatchValues) == 0 || len(pp.BatchValues) != len(pp.BatchWeights) {
+			fail("pool %q: bad site or batch", pp.Name)
+		}
+		sp := &sitePool{enabled: pp.Enabled, zero: pp.ZeroOnPut, rtype: rtypes[s],
+			values: pp.BatchValues, cum: cumulative(pp.BatchWeights)}
+		typ := types[s]
+		sp.pool = &sync.Pool{New: func() any {
+			sp.news.Add(1)
+			return unsafe_New(typ)
+		}}
+		pools[s] = sp
+	}
+	cum := cumulative(weights)
+	spinN := spinIterations(prm.ComputeNsPerAlloc)
+	workers := make([]*worker, procs)
+	for g := range workers {
+		w := &worker{types: types, pools: pools, cum: cum, rng: prm.Seed*0x9E3779B97F4A7C15 + uint64(g) + 1,
+			spinN: spinN, cursors: make([]int, len(prm.Sites)), rings: make([][]unsafe.Pointer, len(prm.Sites))}
+		w.allocs = prm.MaxAllocs / int64(procs)
+		if int64(g) < prm.MaxAllocs%int64(procs) {
+			w.allocs++
+		}
+		for i, s := range prm.Sites {
+			if s.Lifetime == "fifo" {
+				n := s.LiveObjects / procs
+				if g < s.LiveObjects%procs {
+					n++
+				}
+				if n > 0 {
+					w.rings[i] = make([]unsafe.Pointer, n)
+				}
+			}
+		}
+		workers[g] = w
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if prm.FinalGC {
+		runtime.GC()
+	}
+	var gets, news int64
+	for _, w := range workers {
+		gets += w.gets
+	}
+	for _, sp := range pools {
+		if sp != nil {
+			news += sp.news.Load()
+		}
+	}
+	poolReport = map[string]any{"gets": gets, "news": news}
+	if gets > 0 {
+		poolReport["hit_rate"] = 1 - float64(news)/float64(gets)
+	}
+	report(prm, procs, elapsed)
+	runtime.KeepAlive(workers)
+}
+
+var poolReport map[string]any
+
+// report prints one JSON line: MemStats (Go's field names), a few
+// runtime/metrics values, and the run's own figures.
+func report(prm params, procs int, elapsed time.Duration) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	names := []string{
+		"/gc/heap/goal:bytes",
+		"/gc/scan/globals:bytes",
+		"/gc/scan/stack:bytes",
+		"/gc/scan/heap:bytes",
+		"/gc/cycles/total:gc-cycles",
+		"/cpu/classes/gc/total:cpu-seconds",
+		"/cpu/classes/gc/pause:cpu-seconds",
+		"/cpu/classes/gc/mark/assist:cpu-seconds",
+		"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+		"/cpu/classes/gc/mark/idle:cpu-seconds",
+		"/cpu/classes/total:cpu-seconds",
+		"/memory/classes/heap/objects:bytes",
+		"/sched/gomaxprocs:threads",
+	}
+	samples := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		samples[i].Name = n
+	}
+	metrics.Read(samples)
+	m := map[string]any{}
+	for _, s := range samples {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			m[s.Name] = s.Value.Uint64()
+		case metrics.KindFloat64:
+			m[s.Name] = s.Value.Float64()
+		}
+	}
+	n := int(ms.NumGC)
+	if n > len(ms.PauseNs) {
+		n = len(ms.PauseNs)
+	}
+	pauses := make([]uint64, 0, n)
+	for k := int(ms.NumGC) - n; k < int(ms.NumGC); k++ {
+		pauses = append(pauses, ms.PauseNs[k%len(ms.PauseNs)])
+	}
+	// Process CPU time: on a busy machine the program gets less than one CPU
+	// per P and every wall-clock figure (mark time, pauses) stretches.
+	var ru syscall.Rusage
+	cpuNs := int64(-1)
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		cpuNs = ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	out := map[string]any{
+		"cpu_ns":     cpuNs, // user + sys of the whole process, -1 if unknown
+		"twin":       prm.Twin,
+		"go_version": runtime.Version(),
+		"gomaxprocs": procs,
+		"allocs":     prm.MaxAllocs,
+		"elapsed_ns": elapsed.Nanoseconds(),
+		"pause_ns":   pauses, // per cycle, oldest first (the last 256 cycles)
+		"metrics":    m,
+		"pool":       poolReport,
+		"memstats": map[string]any{
+			"Alloc": ms.Alloc, "TotalAlloc": ms.TotalAlloc, "Sys": ms.Sys,
+			"Mallocs": ms.Mallocs, "Frees": ms.Frees, "HeapAlloc": ms.HeapAlloc,
+			"HeapSys": ms.HeapSys, "HeapIdle": ms.HeapIdle, "HeapInuse": ms.HeapInuse,
+			"HeapReleased": ms.HeapReleased, "HeapObjects": ms.HeapObjects,
+			"StackInuse": ms.StackInuse, "StackSys": ms.StackSys, "NextGC": ms.NextGC,
+			"PauseTotalNs": ms.PauseTotalNs, "NumGC": ms.NumGC,
+			"NumForcedGC": ms.NumForcedGC, "GCCPUFraction": ms.GCCPUFraction,
+		},
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		fail("%v", err)
+	}
+	os.Stdout.Write(append(b, '\n'))
+}
