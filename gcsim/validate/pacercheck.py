@@ -104,8 +104,9 @@ def check_goals(gogc: int, go_rows: np.ndarray, sim_cycles: np.ndarray) -> GoalC
     sim_cycles : CYCLE_DTYPE[n]
         gcsim's cycle records (``RunResult.cycles``); forced cycles are skipped.
     """
-    pred = np.array([pacer_goal(int(m), int(s), int(g), gogc)
-                     for _, m, _, s, g in go_rows], dtype=np.float64)
+    pred = np.array(
+        [pacer_goal(int(m), int(s), int(g), gogc) for _, m, _, s, g in go_rows], dtype=np.float64
+    )
     go_goal = go_rows[:, 2].astype(np.float64)
     formula = (pred - go_goal) / go_goal if go_goal.size else np.zeros(0)
     late = int(np.sum(np.abs(formula) > 1e-9))
@@ -123,5 +124,12 @@ def check_goals(gogc: int, go_rows: np.ndarray, sim_cycles: np.ndarray) -> GoalC
             sim_goal = int(row["next_goal_bytes"])
             matched.append((sim_goal - go_goal[j]) / go_goal[j])
             pairs.append((int(m), int(go_marked[j]), sim_goal, int(go_goal[j])))
-    return GoalCheck(gogc, formula, np.array(matched, dtype=np.float64), int(go_goal.size),
-                     int(sim.size), note, pairs)
+    return GoalCheck(
+        gogc,
+        formula,
+        np.array(matched, dtype=np.float64),
+        int(go_goal.size),
+        int(sim.size),
+        note,
+        pairs,
+    )

@@ -40,8 +40,9 @@
 //
 // With trace_pacer, goroutine 0 reads runtime/metrics every 4096 steps and
 // records, for each GC cycle it sees end, the exact marked heap, heap goal,
-// stack and globals scan bytes (gctrace prints them truncated to MB); a read
-// costs about a microsecond, under 2 % of the steps it is spread over.
+// stack and globals scan bytes (gctrace prints them truncated to MB). A read
+// of the five metrics costs ~2 us (go test -bench, go1.27.3, busy 2-CPU
+// EPYC), about 1 % of the ~200 us the 4096 steps take.
 //
 // If the config asks for run.final_gc, runtime.GC() runs before the final
 // statistics are read, as gcsim's final forced cycle.
