@@ -3,7 +3,9 @@
 A twin is a folder ``validation/<name>/`` holding
 
 - ``config.toml``: the workload as a gcsim config;
-- ``main.go`` (+ ``go.mod``): the same workload as a Go program. It takes one
+- optionally ``main.go`` (+ ``go.mod``): the same workload as a Go program.
+  A folder without one runs the shared program ``validation/program/``,
+  which does every workload ``twin_params`` accepts. A program takes one
   argument, a JSON file of parameters, prints ``GODEBUG=gctrace=1`` lines on
   stderr (the runtime does that) and, when done, one JSON line on stdout:
   ``memstats`` (runtime.MemStats, Go's field names), ``metrics``
@@ -13,10 +15,11 @@ A twin is a folder ``validation/<name>/`` holding
 The parameters come from the resolved gcsim config (``twin_params``), never
 from a second hand-written file, so the twins cannot drift apart; a config
 that asks for something the Go programs cannot do (a size distribution,
-refs, exponential lifetimes) is refused with the key that asks for it.
+random refs, pointer writes) is refused with the key that asks for it.
 
-Builds are cached: ``<user cache>/gcsim/validate/<name>-<hash>/<name>``,
-where the hash covers the twin's Go sources, go.mod/go.sum, the Go version
+Builds are cached: ``<user cache>/gcsim/validate/<prog>-<hash>/<prog>``
+(``prog`` the program folder's name, so twins sharing it share one build),
+where the hash covers the program's Go sources, go.mod/go.sum, the Go version
 and the platform. Go is built without GODEBUG in the environment (the
 compiler is a Go program too and would print gc lines that the build cache
 then replays) and run with ``GOTOOLCHAIN=local`` (``gotool.go_env``).
@@ -64,10 +67,15 @@ class Twin:
 
     name: str
     root: Path  # validation/<name>/
+    program: Path | None = None  # folder of the Go program; None: root itself
 
     @property
     def config_path(self) -> Path:
         return self.root / "config.toml"
+
+    @property
+    def program_dir(self) -> Path:
+        return self.root if self.program is None else self.program
 
 
 @dataclass(frozen=True)
@@ -87,13 +95,28 @@ def default_twins_root() -> Path:
     return beside if beside.is_dir() else Path("validation")
 
 
+SHARED_PROGRAM = "program"  # validation/program/: the Go side of twins without a main.go
+
+
 def find_twins(root: Path) -> dict[str, Twin]:
-    """Every ``root/<name>/`` holding both ``config.toml`` and ``main.go``, by name."""
+    """Every ``root/<name>/`` holding a ``config.toml`` and a Go program, by name.
+
+    The program is the folder's own ``main.go``, else ``root/program/``.
+    """
     if not root.is_dir():
         raise ValidationError(f"no twin folder {root} (expected validation/<name>/config.toml "
                               "and main.go)")
-    return {d.name: Twin(d.name, d) for d in sorted(root.iterdir())
-            if d.is_dir() and (d / "config.toml").is_file() and (d / "main.go").is_file()}
+    shared = root / SHARED_PROGRAM
+    has_shared = (shared / "main.go").is_file()
+    out = {}
+    for d in sorted(root.iterdir()):
+        if not d.is_dir() or not (d / "config.toml").is_file():
+            continue
+        if (d / "main.go").is_file():
+            out[d.name] = Twin(d.name, d)
+        elif has_shared:
+            out[d.name] = Twin(d.name, d, shared)
+    return out
 
 
 def _refuse(key: str, value: Any, why: str) -> ValidationError:
@@ -114,20 +137,27 @@ def twin_params(cfg: Config, name: str) -> dict[str, Any]:
     -------
     dict
         ``{"twin", "seed", "max_allocs", "compute_ns_per_alloc", "final_gc",
-        "sites": [{"name", "weight", "size_bytes", "pointer_words",
-        "lifetime", "live_objects"}]}``; JSON-ready.
+        "trace_pacer", "sites": [{"name", "weight", "size_bytes",
+        "pointer_words", "lifetime", "live_objects", "max_allocs",
+        "children"}]}``; JSON-ready. ``live_objects`` is the length of the
+        site's root table as gcsim allocates it (fifo: live_objects,
+        immortal: max_allocs, exponential: mean_allocs, transient: 0);
+        ``max_allocs`` 0 means no cap; ``children[j]`` is the site index of
+        pointer slot j's child ref, -1 for nil. ``trace_pacer`` is False;
+        a caller sets it to have the program record each cycle's exact
+        marked heap and goal (``program/main.go``).
 
     Raises
     ------
     ValidationError
         The config needs something the Go twins do not implement, naming the
         key: a run bounded by time instead of ``run.max_allocs``, a size
-        distribution, ``pointer_density``, ``refs``, a lifetime other than
-        transient or fifo, ``max_allocs`` per site, pointer writes.
+        distribution, ``pointer_density``, ``random`` refs, pointer writes.
     """
     if cfg.run.max_allocs is None:
         raise _refuse("run.max_allocs", "off", "a Go twin runs a fixed number of allocations; "
                       "simulated time and real time differ, so set run.max_allocs")
+    index = {s.name: i for i, s in enumerate(cfg.workload.sites)}
     sites = []
     for i, s in enumerate(cfg.workload.sites):
         key = f"workload.sites[{i}]"
@@ -135,22 +165,25 @@ def twin_params(cfg: Config, name: str) -> dict[str, Any]:
             raise _refuse(f"{key}.size", s.size.dist, "fixed sizes only")
         if s.pointer_words is None:
             raise _refuse(f"{key}.pointer_density", s.pointer_density, "use pointer_words")
-        if s.refs:
-            raise _refuse(f"{key}.refs", [r.to for r in s.refs], "pointer slots stay nil")
-        if s.lifetime.kind not in ("transient", "fifo"):
-            raise _refuse(f"{key}.lifetime.kind", s.lifetime.kind, "transient or fifo")
-        if s.max_allocs is not None:
-            raise _refuse(f"{key}.max_allocs", s.max_allocs, "sites never retire")
+        for j, r in enumerate(s.refs):
+            if r.to == "random":
+                raise _refuse(f"{key}.refs[{j}].to", r.to, "only child refs; others stay nil")
         if s.pointer_writes_per_alloc:
             raise _refuse(f"{key}.pointer_writes_per_alloc", s.pointer_writes_per_alloc,
                           "no pointer writes between live objects")
+        lt = s.lifetime
+        root_len = {"transient": 0, "fifo": lt.live_objects, "immortal": s.max_allocs,
+                    "exponential": lt.mean_allocs}[lt.kind]
         sites.append({
             "name": s.name,
             "weight": s.weight,
             "size_bytes": s.size.min_bytes,
             "pointer_words": s.pointer_words,
-            "lifetime": s.lifetime.kind,
-            "live_objects": s.lifetime.live_objects or 0,
+            "lifetime": lt.kind,
+            "live_objects": root_len or 0,
+            "max_allocs": s.max_allocs or 0,
+            "children": [index[r.site] if r.to == "child" and r.site is not None else -1
+                         for r in s.refs],
         })
     out = {
         "twin": name,
@@ -158,6 +191,7 @@ def twin_params(cfg: Config, name: str) -> dict[str, Any]:
         "max_allocs": cfg.run.max_allocs,
         "compute_ns_per_alloc": cfg.workload.compute_ns_per_alloc,
         "final_gc": cfg.run.final_gc,
+        "trace_pacer": False,
         "sites": sites,
     }
     if cfg.workload.pools:
@@ -175,10 +209,10 @@ def _pool_params(cfg: Config) -> list[dict[str, Any]]:
 
 
 def source_hash(twin: Twin, go_version: str) -> str:
-    """sha256 over the twin's Go sources, go.mod/go.sum, the Go version and platform."""
+    """sha256 over the twin program's Go sources, go.mod/go.sum, the Go version and platform."""
     h = hashlib.sha256()
     h.update(f"{go_version}\0{platform.system()}\0{platform.machine()}\0".encode())
-    for p in sorted(twin.root.iterdir()):
+    for p in sorted(twin.program_dir.iterdir()):
         if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name in _SOURCE_NAMES):
             h.update(p.name.encode() + b"\0")
             h.update(hashlib.sha256(p.read_bytes()).digest())
@@ -210,22 +244,23 @@ def build_twin(twin: Twin, go: Path, go_version: str) -> tuple[Path, bool]:
         ``go build`` failed (its output is in the message) or timed out.
     """
     key = source_hash(twin, go_version)[:16]
-    folder = cache_root() / f"{twin.name}-{key}"
-    exe = folder / twin.name
+    src = twin.program_dir
+    folder = cache_root() / f"{src.name}-{key}"
+    exe = folder / src.name
     if exe.is_file() and os.access(exe, os.X_OK):
         return exe, False
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{twin.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{src.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        proc = subprocess.run([str(go), "build", "-trimpath", "-o", tmp, "."], cwd=twin.root,
+        proc = subprocess.run([str(go), "build", "-trimpath", "-o", tmp, "."], cwd=src,
                               env=_build_env(), capture_output=True, text=True,
                               timeout=BUILD_TIMEOUT_S, check=False)
         if proc.returncode != 0:
-            raise ValidationError(f"go build of {twin.root} failed:\n{proc.stderr.strip()}")
+            raise ValidationError(f"go build of {src} failed:\n{proc.stderr.strip()}")
         os.replace(tmp, exe)
     except subprocess.TimeoutExpired:
-        raise ValidationError(f"go build of {twin.root} took over {BUILD_TIMEOUT_S:.0f} s") \
+        raise ValidationError(f"go build of {src} took over {BUILD_TIMEOUT_S:.0f} s") \
             from None
     finally:
         Path(tmp).unlink(missing_ok=True)

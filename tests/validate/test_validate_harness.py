@@ -65,10 +65,11 @@ def test_params_come_from_the_config() -> None:
     assert p["compute_ns_per_alloc"] == 0.0 and p["final_gc"] is False
     assert p["sites"] == [
         {"name": "node", "weight": 1.0, "size_bytes": 64, "pointer_words": 2,
-         "lifetime": "fifo", "live_objects": 400_000},
+         "lifetime": "fifo", "live_objects": 400_000, "max_allocs": 0, "children": []},
         {"name": "garbage", "weight": 2.0, "size_bytes": 128, "pointer_words": 0,
-         "lifetime": "transient", "live_objects": 0},
+         "lifetime": "transient", "live_objects": 0, "max_allocs": 0, "children": []},
     ]
+    assert p["trace_pacer"] is False
     # GOGC and GOMAXPROCS go through the environment, not the parameters.
     env = T.run_env(cfg.runtime.gogc, cfg.run.gomaxprocs, cfg.runtime.gomemlimit)
     assert env["GOGC"] == "50" and env["GOMAXPROCS"] == "2"
@@ -90,7 +91,8 @@ BASE = {
     ({"size": {"dist": "uniform", "min_bytes": 8, "max_bytes": 64}}, "workload.sites[0].size"),
     ({"pointer_density": 0.5, "pointer_words": None}, "workload.sites[0].pointer_density"),
     ({"refs": [{"to": "random", "site": "a"}]}, "workload.sites[0].refs"),
-    ({"lifetime": {"kind": "exponential", "mean_allocs": 5}}, "workload.sites[0].lifetime.kind"),
+    ({"pointer_writes_per_alloc": 1.0, "refs": [{"to": "nil"}]},
+     "workload.sites[0].pointer_writes_per_alloc"),
 ])
 def test_params_refuse_what_the_go_twins_cannot_do(patch: dict, key: str) -> None:
     raw = json.loads(json.dumps(BASE))

@@ -1,0 +1,3 @@
+module gcsim.dev/validation/program
+
+go 1.27

@@ -1,0 +1,477 @@
+// Command program is the Go side of the twin workloads in validation/<name>/
+// whose folder has no main.go of its own: the same workload as the folder's
+// config.toml, written as a real Go program.
+//
+// It reads its parameters from the JSON file named by its only argument; the
+// gcsim validate harness writes that file from the gcsim config
+// (gcsim/validate/twins.py twin_params, so the two cannot drift), runs this
+// program with GOGC, GOMAXPROCS, GOMEMLIMIT and GODEBUG=gctrace=1 set, and
+// reads the gctrace lines on stderr and the one JSON line this program prints
+// on stdout when it is done.
+//
+// The workload, as gcsim models it (gcsim/engine/loop.py run_p_quantum):
+//
+//  1. One goroutine per P (GOMAXPROCS of them) allocates until the run's
+//     max_allocs objects are allocated, split evenly; every object counts,
+//     children included, and the count is checked before each step, as
+//     gcsim checks it.
+//  2. Each step picks a site at random by weight among the sites still
+//     allocating (a per-goroutine xorshift64* generator; a few ns). A site
+//     that reaches its max_allocs stops being picked (gcsim's retire_site);
+//     sites of weight 0 are allocated only as children.
+//  3. The object is an instance of a struct type built with reflect.StructOf:
+//     pointer_words unsafe.Pointer fields and then a byte array up to
+//     size_bytes, so Go puts it in the same size class and span class gcsim
+//     does. It is allocated through reflect.unsafe_New, which is
+//     runtime.mallocgc(size, typ, true), the same call new(T) makes.
+//  4. children[j] >= 0 is a "child" ref: pointer slot j of the object gets a
+//     new object of that site, allocated with its parent, depth first, the
+//     last slot's subtree first (gcsim's allocation stack). The store goes
+//     through the write barrier as gcsim's write_pointer does. Other slots
+//     stay nil.
+//  5. The object is then published in its site's root table, a
+//     make([]unsafe.Pointer, live_objects/GOMAXPROCS) held for the whole run
+//     (gcsim allocates the same tables at start-up, engine/init.py):
+//     "fifo" overwrites the oldest entry; "immortal" fills the next free
+//     entry (max_allocs entries, never overwritten); "exponential" fills the
+//     table, then overwrites a uniformly random entry; "transient" objects
+//     are dropped at once.
+//  6. compute_ns_per_alloc > 0 spins a calibrated loop before each step.
+//
+// With trace_pacer, goroutine 0 reads runtime/metrics every 4096 steps and
+// records, for each GC cycle it sees end, the exact marked heap, heap goal,
+// stack and globals scan bytes (gctrace prints them truncated to MB). A read
+// of the five metrics costs ~2 us (go test -bench, go1.27.3, busy 2-CPU
+// EPYC), about 1 % of the ~200 us the 4096 steps take.
+//
+// If the config asks for run.final_gc, runtime.GC() runs before the final
+// statistics are read, as gcsim's final forced cycle.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// unsafe_New is runtime.reflect_unsafe_New: mallocgc(typ.Size_, typ, true).
+//
+//go:linkname unsafe_New reflect.unsafe_New
+func unsafe_New(typ unsafe.Pointer) unsafe.Pointer
+
+type site struct {
+	Name         string  `json:"name"`
+	Weight       float64 `json:"weight"`
+	SizeBytes    int     `json:"size_bytes"`
+	PointerWords int     `json:"pointer_words"`
+	Lifetime     string  `json:"lifetime"`     // transient, fifo, immortal or exponential
+	LiveObjects  int     `json:"live_objects"` // root-table entries (0 for transient)
+	MaxAllocs    int64   `json:"max_allocs"`   // 0: no cap
+	Children     []int   `json:"children"`     // per pointer slot: child site index, -1 nil
+}
+
+type params struct {
+	Twin              string  `json:"twin"`
+	Seed              uint64  `json:"seed"`
+	MaxAllocs         int64   `json:"max_allocs"`
+	ComputeNsPerAlloc float64 `json:"compute_ns_per_alloc"`
+	FinalGC           bool    `json:"final_gc"`
+	TracePacer        bool    `json:"trace_pacer"`
+	Sites             []site  `json:"sites"`
+}
+
+// objType builds the struct type of a site's objects.
+func objType(s site) reflect.Type {
+	var fields []reflect.StructField
+	for i := 0; i < s.PointerWords; i++ {
+		fields = append(fields, reflect.StructField{
+			Name: fmt.Sprintf("P%d", i), Type: reflect.TypeFor[unsafe.Pointer]()})
+	}
+	if pad := s.SizeBytes - 8*s.PointerWords; pad > 0 {
+		fields = append(fields, reflect.StructField{Name: "Pad", Type: reflect.ArrayOf(pad, reflect.TypeFor[byte]())})
+	}
+	if len(fields) == 0 {
+		fields = append(fields, reflect.StructField{Name: "Pad", Type: reflect.TypeFor[[1]byte]()})
+	}
+	return reflect.StructOf(fields)
+}
+
+// abiType is the *abi.Type inside a reflect.Type (its interface data word).
+func abiType(t reflect.Type) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
+}
+
+var spinSink uint64
+
+// spin does n iterations of a dependent multiply-add chain.
+func spin(n int) {
+	x := spinSink
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	spinSink = x
+}
+
+// spinIterations returns the iterations of spin that take about ns nanoseconds.
+func spinIterations(ns float64) int {
+	if ns <= 0 {
+		return 0
+	}
+	const probe = 1 << 22
+	t0 := time.Now()
+	spin(probe)
+	perIter := float64(time.Since(t0).Nanoseconds()) / probe
+	return int(ns/perIter + 0.5)
+}
+
+const (
+	lifeTransient = iota
+	lifeFIFO
+	lifeImmortal
+	lifeExponential
+)
+
+var lifetimes = map[string]int{"transient": lifeTransient, "fifo": lifeFIFO,
+	"immortal": lifeImmortal, "exponential": lifeExponential}
+
+// pacerNames are the runtime/metrics read for each cycle with trace_pacer.
+var pacerNames = []string{
+	"/gc/cycles/total:gc-cycles",
+	"/gc/heap/live:bytes",
+	"/gc/heap/goal:bytes",
+	"/gc/scan/stack:bytes",
+	"/gc/scan/globals:bytes",
+}
+
+type worker struct {
+	types    []unsafe.Pointer
+	children [][]int
+	life     []int
+	weights  []float64
+	caps     []int64 // this goroutine's share of each site's max_allocs, -1 none
+	cum      []uint64
+	rings    [][]unsafe.Pointer
+	cursors  []int
+	counts   []int64
+	allocs   int64 // objects to allocate
+	done     int64
+	rng      uint64
+	spinN    int
+	trace    bool
+	samples  []metrics.Sample
+	lastGC   uint64
+	pacer    [][]uint64 // per observed cycle end: pacerNames values
+}
+
+func (w *worker) next() uint64 {
+	// xorshift64*
+	w.rng ^= w.rng >> 12
+	w.rng ^= w.rng << 25
+	w.rng ^= w.rng >> 27
+	return w.rng * 2685821657736338717
+}
+
+// rebuild sets the cumulative weights, scaled to 2^64-1, of the sites still
+// allocating; it returns false when none is.
+func (w *worker) rebuild() bool {
+	var total float64
+	for i, wt := range w.weights {
+		if w.caps[i] < 0 || w.counts[i] < w.caps[i] {
+			total += wt
+		}
+	}
+	if total <= 0 {
+		return false
+	}
+	acc := 0.0
+	last := -1
+	for i, wt := range w.weights {
+		if w.caps[i] < 0 || w.counts[i] < w.caps[i] {
+			acc += wt
+			if wt > 0 {
+				last = i
+			}
+		}
+		w.cum[i] = uint64(acc / total * float64(^uint64(0)))
+	}
+	for i := last; i < len(w.cum); i++ {
+		w.cum[i] = ^uint64(0)
+	}
+	return true
+}
+
+// alloc allocates one object of site s and, depth first, its children.
+func (w *worker) alloc(s int) unsafe.Pointer {
+	p := unsafe_New(w.types[s])
+	w.done++
+	ch := w.children[s]
+	for j := len(ch) - 1; j >= 0; j-- {
+		if ch[j] >= 0 {
+			*(*unsafe.Pointer)(unsafe.Add(p, 8*j)) = w.alloc(ch[j])
+		}
+	}
+	return p
+}
+
+func (w *worker) samplePacer() {
+	metrics.Read(w.samples)
+	n := w.samples[0].Value.Uint64()
+	if n == w.lastGC {
+		return
+	}
+	w.lastGC = n
+	row := make([]uint64, len(w.samples))
+	for i := range w.samples {
+		row[i] = w.samples[i].Value.Uint64()
+	}
+	w.pacer = append(w.pacer, row)
+}
+
+func (w *worker) run() {
+	nSites := len(w.types)
+	if !w.rebuild() {
+		return
+	}
+	for steps := 0; w.done < w.allocs; steps++ {
+		if w.spinN > 0 {
+			spin(w.spinN)
+		}
+		if w.trace && steps&4095 == 0 {
+			w.samplePacer()
+		}
+		r := w.next()
+		s := 0
+		for s < nSites-1 && r > w.cum[s] {
+			s++
+		}
+		p := w.alloc(s)
+		if ring := w.rings[s]; ring != nil {
+			c := w.cursors[s]
+			switch w.life[s] {
+			case lifeFIFO:
+				ring[c] = p
+				if c++; c == len(ring) {
+					c = 0
+				}
+			case lifeImmortal:
+				ring[c] = p
+				c++
+			case lifeExponential:
+				if c < len(ring) {
+					ring[c] = p
+					c++
+				} else {
+					ring[int((w.next()>>32)*uint64(len(ring))>>32)] = p
+				}
+			}
+			w.cursors[s] = c
+		}
+		w.counts[s]++
+		if w.caps[s] >= 0 && w.counts[s] >= w.caps[s] && !w.rebuild() {
+			break
+		}
+	}
+	if w.trace {
+		w.samplePacer()
+	}
+}
+
+// share is goroutine g's part of n split evenly over procs goroutines.
+func share(n int64, g, procs int) int64 {
+	k := n / int64(procs)
+	if int64(g) < n%int64(procs) {
+		k++
+	}
+	return k
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "program: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fail("usage: program PARAMS.json")
+	}
+	raw, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		fail("%v", err)
+	}
+	var prm params
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&prm); err != nil {
+		fail("%s: %v", os.Args[1], err)
+	}
+	if prm.MaxAllocs <= 0 || len(prm.Sites) == 0 {
+		fail("%s: need max_allocs > 0 and at least one site", os.Args[1])
+	}
+	var total float64
+	for _, s := range prm.Sites {
+		if s.Weight < 0 || s.SizeBytes < 1 || s.PointerWords < 0 || 8*s.PointerWords > s.SizeBytes {
+			fail("site %q: bad weight, size or pointer words", s.Name)
+		}
+		life, ok := lifetimes[s.Lifetime]
+		if !ok {
+			fail("site %q: lifetime %q not supported", s.Name, s.Lifetime)
+		}
+		if (life == lifeTransient) != (s.LiveObjects == 0) {
+			fail("site %q: live_objects %d does not fit lifetime %q", s.Name, s.LiveObjects, s.Lifetime)
+		}
+		if len(s.Children) > s.PointerWords {
+			fail("site %q: %d children for %d pointer words", s.Name, len(s.Children), s.PointerWords)
+		}
+		for _, c := range s.Children {
+			if c >= len(prm.Sites) {
+				fail("site %q: child site %d out of range", s.Name, c)
+			}
+		}
+		total += s.Weight
+	}
+	if total <= 0 {
+		fail("no site has a weight > 0")
+	}
+	procs := runtime.GOMAXPROCS(0)
+	nSites := len(prm.Sites)
+	types := make([]unsafe.Pointer, nSites)
+	children := make([][]int, nSites)
+	life := make([]int, nSites)
+	weights := make([]float64, nSites)
+	for i, s := range prm.Sites {
+		types[i] = abiType(objType(s))
+		children[i] = s.Children
+		life[i] = lifetimes[s.Lifetime]
+		weights[i] = s.Weight
+	}
+	spinN := spinIterations(prm.ComputeNsPerAlloc)
+
+	// Workers and their root tables: each site's entries and max_allocs, split
+	// evenly over the Ps.
+	workers := make([]*worker, procs)
+	for g := range workers {
+		w := &worker{types: types, children: children, life: life, weights: weights,
+			caps: make([]int64, nSites), cum: make([]uint64, nSites),
+			rings: make([][]unsafe.Pointer, nSites), cursors: make([]int, nSites),
+			counts: make([]int64, nSites), allocs: share(prm.MaxAllocs, g, procs),
+			rng: prm.Seed*0x9E3779B97F4A7C15 + uint64(g) + 1, spinN: spinN,
+			trace: prm.TracePacer && g == 0}
+		for i, s := range prm.Sites {
+			w.caps[i] = -1
+			if s.MaxAllocs > 0 {
+				w.caps[i] = share(s.MaxAllocs, g, procs)
+			}
+			if n := int(share(int64(s.LiveObjects), g, procs)); n > 0 {
+				w.rings[i] = make([]unsafe.Pointer, n)
+			}
+		}
+		if w.trace {
+			w.samples = make([]metrics.Sample, len(pacerNames))
+			for i, n := range pacerNames {
+				w.samples[i].Name = n
+			}
+		}
+		workers[g] = w
+	}
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.run()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if prm.FinalGC {
+		runtime.GC()
+	}
+	report(prm, procs, elapsed, workers[0].pacer)
+	runtime.KeepAlive(workers)
+}
+
+// report prints one JSON line: MemStats (Go's field names), a few
+// runtime/metrics values, and the run's own figures.
+func report(prm params, procs int, elapsed time.Duration, pacer [][]uint64) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	names := []string{
+		"/gc/heap/goal:bytes",
+		"/gc/scan/globals:bytes",
+		"/gc/scan/stack:bytes",
+		"/gc/scan/heap:bytes",
+		"/gc/cycles/total:gc-cycles",
+		"/cpu/classes/gc/total:cpu-seconds",
+		"/cpu/classes/gc/pause:cpu-seconds",
+		"/cpu/classes/gc/mark/assist:cpu-seconds",
+		"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+		"/cpu/classes/gc/mark/idle:cpu-seconds",
+		"/cpu/classes/total:cpu-seconds",
+		"/memory/classes/heap/objects:bytes",
+		"/sched/gomaxprocs:threads",
+	}
+	samples := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		samples[i].Name = n
+	}
+	metrics.Read(samples)
+	m := map[string]any{}
+	for _, s := range samples {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			m[s.Name] = s.Value.Uint64()
+		case metrics.KindFloat64:
+			m[s.Name] = s.Value.Float64()
+		}
+	}
+	n := int(ms.NumGC)
+	if n > len(ms.PauseNs) {
+		n = len(ms.PauseNs)
+	}
+	pauses := make([]uint64, 0, n)
+	for k := int(ms.NumGC) - n; k < int(ms.NumGC); k++ {
+		pauses = append(pauses, ms.PauseNs[k%len(ms.PauseNs)])
+	}
+	// Process CPU time: on a busy machine the program gets less than one CPU
+	// per P and every wall-clock figure (mark time, pauses) stretches.
+	var ru syscall.Rusage
+	cpuNs := int64(-1)
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		cpuNs = ru.Utime.Nano() + ru.Stime.Nano()
+	}
+	out := map[string]any{
+		"cpu_ns":     cpuNs, // user + sys of the whole process, -1 if unknown
+		"twin":       prm.Twin,
+		"go_version": runtime.Version(),
+		"gomaxprocs": procs,
+		"allocs":     prm.MaxAllocs,
+		"elapsed_ns": elapsed.Nanoseconds(),
+		"pause_ns":   pauses, // per cycle, oldest first (the last 256 cycles)
+		"metrics":    m,
+		"pacer":      pacer, // with trace_pacer: [gc cycles, heap live, goal, stack scan, globals scan] per cycle end
+		"memstats": map[string]any{
+			"Alloc": ms.Alloc, "TotalAlloc": ms.TotalAlloc, "Sys": ms.Sys,
+			"Mallocs": ms.Mallocs, "Frees": ms.Frees, "HeapAlloc": ms.HeapAlloc,
+			"HeapSys": ms.HeapSys, "HeapIdle": ms.HeapIdle, "HeapInuse": ms.HeapInuse,
+			"HeapReleased": ms.HeapReleased, "HeapObjects": ms.HeapObjects,
+			"StackInuse": ms.StackInuse, "StackSys": ms.StackSys, "NextGC": ms.NextGC,
+			"PauseTotalNs": ms.PauseTotalNs, "NumGC": ms.NumGC,
+			"NumForcedGC": ms.NumForcedGC, "GCCPUFraction": ms.GCCPUFraction,
+		},
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		fail("%v", err)
+	}
+	os.Stdout.Write(append(b, '\n'))
+}

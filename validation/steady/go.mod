@@ -1,3 +1,0 @@
-module gcsim.dev/validation/steady
-
-go 1.27
