@@ -18,6 +18,12 @@ from gcsim.config import Config, config_from_dict
 # ``pytest --hypothesis-profile=noshrink`` reports the first failing example
 # as found, without minutes of shrinking (examples that run the engine are slow).
 settings.register_profile("noshrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+# The suite is deterministic by default (same examples on every run and in CI);
+# ``pytest --hypothesis-profile=explore`` draws new examples (add
+# ``--hypothesis-seed=N`` to repeat a draw) and keeps failures in .hypothesis/.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("deterministic")
 
 TINY_RUN = {
     "run": {

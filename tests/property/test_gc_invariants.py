@@ -446,6 +446,13 @@ def test_reachable_matches_naive_bfs() -> None:
 # --- 2. completeness: a cycle frees everything unreachable at its start ------------------------
 
 
+def _fit(mask: np.ndarray, n: int) -> np.ndarray:
+    """``mask`` padded with False to ``n`` slots (after the driver grew the arrays)."""
+    if mask.shape[0] >= n:
+        return mask
+    return np.concatenate([mask, np.zeros(n - mask.shape[0], dtype=bool)])
+
+
 @PROPERTY
 @given(cfg=configs())
 def test_cycle_frees_exactly_the_unreachable(cfg: Config) -> None:
@@ -474,6 +481,10 @@ def test_cycle_frees_exactly_the_unreachable(cfg: Config) -> None:
         n_gc = int(c[S.C_NUM_GC])
         d.advance(int(c[S.C_NOW_CYCLES]) + 1)  # one quantum, or one phase change
         heap = d.st.heap
+        # The slot arrays may have grown during the call: new slots were free before.
+        n_slots = heap.slot_alloc.shape[0]
+        start = None if start is None else _fit(start, n_slots)
+        alloc0 = None if alloc0 is None else _fit(alloc0, n_slots)
         if c[S.C_NUM_GC] == n_gc:
             if c[S.C_PHASE] == S.PHASE_MARK:
                 assert start is not None, "marking without a pending trigger"
