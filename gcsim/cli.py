@@ -107,6 +107,13 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{s['pause_max_ms']:.3f} ms")
     print(f"  peak heap in use: {s['peak_heap_inuse_bytes'] / 2**20:.1f} MiB   "
           f"peak live: {s['peak_heap_live_bytes'] / 2**20:.1f} MiB")
+    if result.fatal:
+        # The run died as Go would: print Go's lines and exit with Go's status.
+        f = result.fatal
+        print("\n".join(f["message"]), file=sys.stderr)
+        print(f"goroutine {f['goroutine']} (group {f['group']!r}) at depth {f['depth']}; "
+              f"see {folder / 'fatal_error.txt'}", file=sys.stderr)
+        return int(f["exit_status"])
     return 0
 
 

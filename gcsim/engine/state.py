@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from gcsim.engine.stackstate import Stacks, empty_stacks
+
 # --- span records -----------------------------------------------------------
 
 SPAN_DTYPE = np.dtype(
@@ -42,6 +44,7 @@ SPAN_DTYPE = np.dtype(
 
 SPAN_FREE = 0
 SPAN_INUSE = 1
+SPAN_STACK = 2  # a stack span (mSpanManual): pages of the heap holding goroutine stacks
 
 # mcentral lists per span class (src/runtime/mcentral.go partial/full x swept/unswept)
 L_NONE = -1
@@ -68,6 +71,8 @@ ST_GROW_SPANS = 3  # span records need more room
 ST_GROW_PAGES = 4  # the page map needs more room
 ST_RECORDS_FULL = 5  # cycle or timeline record buffers are full; drain and call again
 ST_OUT_OF_MEMORY = 6  # the heap would exceed the configured arena limit
+ST_STACK_OVERFLOW = 7  # a goroutine's stack would exceed max_stack_bytes (fatal, as in Go)
+
 
 # --- int64 counters (index with C_*) ------------------------------------------------
 
@@ -144,7 +149,12 @@ C_LIMITER_MARKING = 69  # marking was on during the window being accounted
 C_CYC_LIMITER_ON = 70  # the limiter was on at some point of the running cycle
 C_LIMITER_TICK = 71  # last quantum boundary the limiter looked at, cycles
 C_LIMITER_MARK_WALL = 72  # wall cycles with marking on in the current limiter window
-N_COUNTERS = 73
+C_STACK_PAGES = 73  # pages in stack spans (StackInuse / 8 KiB); stacks.py
+C_STACK_WORK_LEFT = 74  # stack bytes (hi - sp) still to scan this cycle, bytes
+C_STACK_SCAN_DONE = 75  # stack scan work done this cycle, bytes (Go's units, §2.6)
+C_MAX_STACK_SCAN_BYTES = 76  # maxStackScan: allocated stack bytes of live goroutines
+C_STACK_SHRINK_COPY_BYTES = 77  # bytes copied by this cycle's shrinks, charged to the stack scan
+N_COUNTERS = 78
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -219,6 +229,11 @@ COUNTER_NAMES = (
     "C_CYC_LIMITER_ON",
     "C_LIMITER_TICK",
     "C_LIMITER_MARK_WALL",
+    "C_STACK_PAGES",
+    "C_STACK_WORK_LEFT",
+    "C_STACK_SCAN_DONE",
+    "C_MAX_STACK_SCAN_BYTES",
+    "C_STACK_SHRINK_COPY_BYTES",
 )
 
 # float64 pacer state (index with F_*)
@@ -263,6 +278,7 @@ CYCLE_DTYPE = np.dtype(
         ("cons_mark", np.float64),
         ("trigger_ratio", np.float64),  # go1.5 pacer's h_T for the next cycle (0 with go1.18)
         ("limiter_on", np.int64),  # the GC CPU limiter was on during the cycle
+        ("stack_inuse_end_bytes", np.int64),  # StackInuse after freeStackSpans (stacks.py)
     ]
 )
 
@@ -339,6 +355,7 @@ class State(NamedTuple):
     site_cdf: np.ndarray  # float64[n_sites]: cumulative weights of sites still allocating
     rng: np.ndarray  # uint64[1]
     scratch: np.ndarray  # int64[scratch_len]: work stack for child allocation
+    stk: Stacks  # goroutines, their stacks, stack pools and caches (stackstate.py)
 
 
 # --- read-only inputs ---------------------------------------------------------------------
@@ -459,7 +476,8 @@ REF_RANDOM = 2
 def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: int,
               seed_state: np.ndarray, site_weight: np.ndarray, max_slots: int = 1 << 16,
               max_spans: int = 1 << 12, max_pages: int = 1 << 14, cycle_rows: int = 1024,
-              timeline_rows: int = 4096, scratch_len: int = 4096) -> State:
+              timeline_rows: int = 4096, scratch_len: int = 4096,
+              stk: Stacks | None = None) -> State:
     """Allocate a fresh run state with the given capacities (growable later)."""
     from gcsim.goruntime.sizeclasses import NUM_SIZE_CLASSES, NUM_SPAN_CLASSES
 
@@ -506,6 +524,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         site_cdf=np.cumsum(site_weight).astype(np.float64),
         rng=seed_state.copy(),
         scratch=np.zeros(scratch_len, dtype=np.int64),
+        stk=stk if stk is not None else empty_stacks(gomaxprocs, n_sites),
     )
 
 
