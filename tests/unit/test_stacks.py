@@ -223,9 +223,7 @@ def test_overflow_through_the_cli(tmp_path: Path) -> None:
 duration_s = 1.0
 [[workload.sites]]
 name = "n"
-size = 64
-pointer_words = 1
-lifetime = { kind = "fifo", live_objects = 20000 }
+size = 4096
 [[workload.goroutines]]
 name = "deep"
 count = 2
