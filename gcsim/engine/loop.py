@@ -171,7 +171,16 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
     out_cost = np.zeros(1)
     n_g = stk.g_used.shape[0]
     site_escape = stk.site_escape
-    g_out = np.zeros(1, dtype=np.int64)
+    sk = stk.k
+    g_dir = stk.g_dir
+    g_depth = stk.g_depth
+    g_target = stk.g_target
+    g_used = stk.g_used
+    g_size = stk.g_size
+    g_frame = stk.g_frame
+    g_group = stk.g_group
+    grp_calls = stk.grp_calls
+    grp = stk.grp
     n_edges = edges.shape[1]
     wb = rp.write_barrier != 0
     assists = rp.stw_mark == 0
@@ -185,10 +194,11 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
         out_cost[0] = rp.compute_cycles_per_alloc
         g = -1
         if n_g > 0:
-            status = goroutine_step(heap, c, stk, costs, rng, p, out_cost, g_out)
+            g, status = goroutine_step(heap, c, stk, costs, rng, p, out_cost, sk, g_dir, g_depth,
+                                       g_target, g_used, g_size, g_frame, g_group, grp_calls,
+                                       grp)
             if status != ST_OK:
                 return status
-            g = g_out[0]
         assist0 = c[C_CYC_ASSIST_CYCLES]
         parked = False
         scratch[0] = site

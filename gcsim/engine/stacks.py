@@ -56,7 +56,7 @@ length of its step.
 
 from __future__ import annotations
 
-from gcsim.engine._jit import kernel
+from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.draw import draw_size
 from gcsim.engine.heap import _advance_free_hint, alloc_pages
 from gcsim.engine.rng import next_float
@@ -535,28 +535,54 @@ def _advance(heap, c, stk, costs, rng, p, g, n_events, out_cost):
 
 
 @kernel
-def goroutine_step(heap, c, stk, costs, rng, p, out_cost, out_g):
-    """A mutator step's goroutine work on P ``p``: pick the next runnable goroutine, make
-    its calls and returns. ``out_g[0]`` is the goroutine (-1 if none is runnable).
-    Returns ST_OK, ST_GROW_* (nothing half done) or ST_STACK_OVERFLOW."""
-    n_g = stk.g_used.shape[0]
-    out_g[0] = -1
-    g = stk.k[K_CURSOR]
+def _next_runnable(stk, g):
+    """The first goroutine from ``g`` on (round robin) that is not parked, or -1."""
+    n_g = stk.g_dir.shape[0]
     for _ in range(n_g):
         if stk.g_dir[g] != DIR_BLOCKED:
-            break
+            return g
         g = (g + 1) % n_g
-    if stk.g_dir[g] == DIR_BLOCKED:
-        return ST_OK
-    stk.k[K_CURSOR] = (g + 1) % n_g
-    out_g[0] = g
-    rate = stk.grp_calls[stk.g_group[g]]
+    return -1
+
+
+@hot_kernel
+def goroutine_step(heap, c, stk, costs, rng, p, out_cost, k, g_dir, g_depth, g_target, g_used,
+                   g_size, g_frame, g_group, grp_calls, grp):
+    """A mutator step's goroutine work on P ``p``: pick the next runnable goroutine and
+    make its calls and returns. Returns ``(g, status)``: the goroutine (-1 if none is
+    runnable) and ST_OK, ST_GROW_* (the calls made so far stay made) or
+    ST_STACK_OVERFLOW.
+
+    Inlined into the mutator loop over explicit arrays: the common step (calls that
+    fit the stack, returns that do not end the excursion) costs a few compares; the
+    rest goes to ``_advance``.
+    """
+    n_g = g_dir.shape[0]
+    g = k[K_CURSOR]
+    if g_dir[g] == DIR_BLOCKED:
+        g = _next_runnable(stk, g)
+        if g < 0:
+            return -1, ST_OK
+    k[K_CURSOR] = (g + 1) % n_g
+    rate = grp_calls[g_group[g]]
     n = int(rate)
     if rate > n and next_float(rng) < rate - n:
         n += 1
     if n == 0:
-        return ST_OK
-    return _advance(heap, c, stk, costs, rng, p, g, n, out_cost)
+        return g, ST_OK
+    frame = g_frame[g]
+    if g_dir[g] == DIR_DOWN:
+        if (g_depth[g] + n < g_target[g] and g_used[g] + (n - 1) * frame
+                + max(frame, STACK_SMALL_BYTES + 8) + STACK_NOSPLIT_BYTES < g_size[g]):
+            g_depth[g] += n
+            g_used[g] += n * frame
+            k[K_CALLS] += n
+            return g, ST_OK
+    elif g_depth[g] - n > grp[g_group[g], GR_BLOCK_DEPTH]:
+        g_depth[g] -= n
+        g_used[g] -= n * frame
+        return g, ST_OK
+    return g, _advance(heap, c, stk, costs, rng, p, g, n, out_cost)
 
 
 @kernel
