@@ -249,3 +249,15 @@ calls_per_step = 2
     assert lines[0] == "runtime: goroutine stack exceeds 1000000000-byte limit"
     assert lines[2] == "fatal error: stack overflow"
     assert (out / "gctrace.txt").read_text().count("\n") == s["gc_count"]
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_adaptive_starting_size_after_a_gc(adaptive: bool) -> None:
+    # 10 goroutines parked at depth 10 of 1016 B: used 32 + 10 160 = 10 192 B each; the
+    # GC's mean + 928 = 11 120 rounds up to 16 KiB (gcComputeStartingStackSize).
+    raw = _cfg([{"name": "w", "count": 10, "frame": 1016, "depth": 10, "calls_per_step": 100,
+                 "excursions": 1, "after": "block", "block_depth": 10}], final_gc=True)
+    raw["runtime"] = {"adaptive_stack_start": adaptive}
+    res = simulate(config_from_dict(raw))
+    assert res.extra["stacks"]["starting_stack_bytes"] == (16384 if adaptive else 2048)
+    assert int(res.cycles["stack_scan_bytes"][-1]) == 10 * 10_192
