@@ -261,3 +261,48 @@ def test_adaptive_starting_size_after_a_gc(adaptive: bool) -> None:
     res = simulate(config_from_dict(raw))
     assert res.extra["stacks"]["starting_stack_bytes"] == (16384 if adaptive else 2048)
     assert int(res.cycles["stack_scan_bytes"][-1]) == 10 * 10_192
+
+
+def test_stack_spans_are_consistent_with_the_page_map() -> None:
+    """Invariants after a run with growth, shrinking and exits: the stack pages counted
+    are the pages of stack spans, every goroutine's stack lies in a stack span of its
+    size, no two goroutines share a stack, and stack spans never overlap heap spans."""
+    import numpy as np
+
+    from gcsim.engine import state as S
+    from gcsim.engine.loop import run_quanta
+    from gcsim.engine.stackstate import K_GROWS, K_SHRINKS
+    from gcsim.run import ensure_stack_room, prepare
+
+    raw = _cfg([{"name": "w", "count": 40, "frame": {"dist": "loguniform", "min_bytes": 64,
+                                                    "max_bytes": 4096},
+                 "depth": {"dist": "uniform", "min": 1, "max": 200}, "calls_per_step": 30,
+                 "excursions": 4}],
+               sites=[{"name": "n", "size": 512, "pointer_words": 1,
+                       "lifetime": {"kind": "fifo", "live_objects": 4000}}],
+               max_allocs=200_000)
+    st, wl, rp, tab, costs = prepare(config_from_dict(raw))
+    until = rp.quantum_cycles * 1000
+    while (status := run_quanta(st, wl, rp, tab, costs, until)) != S.ST_DONE:
+        if status == S.ST_OK:
+            until += rp.quantum_cycles * 1000
+        elif status == S.ST_RECORDS_FULL:
+            st.counters[S.C_N_CYCLE_RECORDS] = st.counters[S.C_N_TIMELINE_RECORDS] = 0
+        else:
+            st = S.grow_state(st, status)
+        st = ensure_stack_room(st)
+    c, spans, stk = st.counters, st.heap.spans, st.stk
+    assert c[S.C_NUM_GC] > 0 and stk.k[K_GROWS] > 0 and stk.k[K_SHRINKS] > 0
+    n = int(c[S.C_N_SPAN_RECORDS])
+    stack = spans[:n][spans[:n]["state"] == S.SPAN_STACK]
+    assert int(stack["npages"].sum()) == int(c[S.C_STACK_PAGES])
+    page_span = st.heap.page_span
+    for rec in np.flatnonzero(spans[:n]["state"] != S.SPAN_FREE):
+        base, npages = spans[rec]["base_page"], spans[rec]["npages"]
+        assert (page_span[base:base + npages] == rec).all()
+    assert len(set(stk.g_lo.tolist())) == stk.g_lo.shape[0]
+    for lo, size in zip(stk.g_lo, stk.g_size, strict=True):
+        rec = page_span[lo >> 13]
+        assert spans[rec]["state"] == S.SPAN_STACK and spans[rec]["elemsize"] == size
+        assert page_span[(lo + size - 1) >> 13] == rec
+    assert int(c[S.C_MAX_STACK_SCAN_BYTES]) == int(stk.g_size.sum())
