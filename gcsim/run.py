@@ -21,7 +21,8 @@ from gcsim.engine.gccycle import force_gc
 from gcsim.engine.init import init_run
 from gcsim.engine.loop import run_quanta, sample_timeline
 from gcsim.engine.rng import seed_state
-from gcsim.engine.stacks import init_goroutines, stack_cache_clear, stacks_room_status
+from gcsim.engine.stackalloc import stack_cache_clear
+from gcsim.engine.stacks import init_goroutines, stacks_room_status
 from gcsim.errors import SimulationError
 from gcsim.metrics.stacks import fatal_report, stack_stats
 from gcsim.workload.compile import (
