@@ -72,6 +72,13 @@ def test_single_site_64b_transient_throughput(benchmark: Any) -> None:
     assert r.counter("C_NUM_GC") > 0
 
 
+def test_goroutine_stacks_throughput(benchmark: Any) -> None:
+    """configs/escape.toml: 64 goroutines making calls every step (stacks.py), 0.2 s."""
+    cfg = load_config(ROOT / "configs" / "escape.toml", ["run.duration_s=0.2", "run.seed=1"])
+    r = _throughput(benchmark, cfg, rounds=5)
+    assert r.extra["stacks"]["calls"] > 0  # type: ignore[index]
+
+
 @pytest.mark.parametrize("density", [0.0, 0.25, 1.0])
 def test_marking_throughput_by_pointer_density(benchmark: Any, density: float) -> None:
     """Allocation with marking on: a 16 MiB live set of 256 B objects at a pointer

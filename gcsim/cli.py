@@ -123,6 +123,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         t = s["pool"]["total"]
         print(f"  sync.Pool: {t['gets']:,} Gets, hit rate {100 * s['pool_hit_rate']:.2f} %, "
               f"{t['new_calls']:,} New() calls, {t['dropped_per_gc']:.1f} dropped per GC")
+    if result.fatal:
+        # The run died as Go would: print Go's lines and exit with Go's status.
+        f = result.fatal
+        print("\n".join(f["message"]), file=sys.stderr)
+        print(f"goroutine {f['goroutine']} (group {f['group']!r}) at depth {f['depth']}; "
+              f"see {folder / 'fatal_error.txt'}", file=sys.stderr)
+        return int(f["exit_status"])
     return 0
 
 

@@ -123,6 +123,17 @@ class RuntimeConfig:
     pool_victim : bool
         sync.Pool's victim cache (Go >= 1.13): pooled objects survive one GC.
         False: every pool is emptied at each GC, as before Go 1.13.
+    max_stack_bytes : int
+        Go's maxstacksize (``debug.SetMaxStack``): a goroutine whose stack would
+        grow past it dies with "fatal error: stack overflow". Default 10^9, Go's
+        64-bit value; stacks double, so the largest stack that ever exists under
+        it is 2^29 = 512 MiB. 2048..2^62.
+    shrink_stacks : bool
+        Halve stacks at GC when under a quarter is used (False =
+        GODEBUG=gcshrinkstackoff=1).
+    adaptive_stack_start : bool
+        New goroutines start with the average scanned stack size
+        (GODEBUG=adaptivestackstart=1, Go's default) instead of 2 KiB.
     """
 
     gogc: int | None = 100
@@ -132,6 +143,9 @@ class RuntimeConfig:
     write_barrier: bool = True
     pacer: str = "go1.18"
     pool_victim: bool = True
+    max_stack_bytes: int = 1_000_000_000
+    shrink_stacks: bool = True
+    adaptive_stack_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -280,6 +294,11 @@ class SiteConfig:
         Mutator pointer writes per allocation of this site: each moves a
         pointer from one live object of the site to another (the store that
         needs the write barrier while marking). 0..1000.
+    escape : float
+        Probability that a value of the site escapes to the heap (escape
+        analysis), 0..1, default 1. A value that does not escape is placed in
+        the running goroutine's frame instead (needs [[workload.goroutines]],
+        a transient lifetime and no refs).
     """
 
     name: str
@@ -291,10 +310,69 @@ class SiteConfig:
     refs: tuple[Ref, ...] = ()
     max_allocs: int | None = None
     pointer_writes_per_alloc: float = 0.0
+    escape: float = 1.0
 
     def __post_init__(self) -> None:
         if self.pointer_words is None and self.pointer_density is None:
             object.__setattr__(self, "pointer_words", 0)
+
+
+@dataclass(frozen=True)
+class CountDist:
+    """A distribution of counts (frames per excursion).
+
+    Attributes
+    ----------
+    dist : str
+        ``"fixed"``, ``"uniform"`` or ``"loguniform"``.
+    min, max : int
+        Inclusive bounds (equal when fixed), 1..2^50.
+    """
+
+    dist: str
+    min: int
+    max: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoroutineGroup:
+    """Goroutines with one call behaviour (TOML ``[[workload.goroutines]]``); keyword-only.
+
+    Each goroutine runs *excursions*: it calls down ``depth`` frames, each
+    call taking ``frame`` bytes of stack (return address included), then
+    returns to its base. A mutator step runs one goroutine (round robin) for
+    ``calls_per_step`` calls and returns, then makes the step's allocation.
+
+    Attributes
+    ----------
+    name : str
+        Unique among the groups.
+    count : int
+        Goroutines of the group alive at once, 1..1_000_000.
+    frame : SizeDist
+        Stack bytes per call, >= 8 (drawn once per excursion).
+    depth : CountDist
+        Frames per excursion.
+    calls_per_step : float
+        Calls plus returns per mutator step the goroutine runs, 0..1e15.
+    excursions : int or None
+        Excursions before the goroutine is done; None ("forever") = never.
+    after : str
+        What a done goroutine does: ``"exit"`` (a new goroutine of the group
+        replaces it) or ``"block"`` (it parks for good with ``block_depth``
+        frames of its last excursion on its stack).
+    block_depth : int
+        Frames kept while parked (``after = "block"``), >= 0.
+    """
+
+    name: str
+    count: int = 1
+    frame: SizeDist
+    depth: CountDist
+    calls_per_step: float = 1.0
+    excursions: int | None = None
+    after: str = "exit"
+    block_depth: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,6 +416,8 @@ class WorkloadConfig:
         Streams that vary compute and site weights over time; None: constant.
     pools : tuple of PoolConfig
         sync.Pools, each used by one site (gcsim/workload/pools.py).
+    goroutines : tuple of GoroutineGroup
+        Goroutines whose stacks are modelled (none by default: no stacks).
     """
 
     compute_ns_per_alloc: float = 0.0
@@ -345,6 +425,7 @@ class WorkloadConfig:
     sites: tuple[SiteConfig, ...]
     rates: RatesConfig | None = None
     pools: tuple[PoolConfig, ...] = ()
+    goroutines: tuple[GoroutineGroup, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -614,10 +695,16 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
         write_barrier=_bool(t.get("write_barrier", d.write_barrier), "runtime.write_barrier"),
         pacer=pacer,
         pool_victim=_bool(t.get("pool_victim", d.pool_victim), "runtime.pool_victim"),
+        max_stack_bytes=_size(t.get("max_stack_bytes", d.max_stack_bytes),
+                              "runtime.max_stack_bytes", 2048, 1 << 62) or d.max_stack_bytes,
+        shrink_stacks=_bool(t.get("shrink_stacks", d.shrink_stacks), "runtime.shrink_stacks"),
+        adaptive_stack_start=_bool(t.get("adaptive_stack_start", d.adaptive_stack_start),
+                                   "runtime.adaptive_stack_start"),
     )
 
 
-_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "rates", "pools")
+_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "rates", "pools",
+                  "goroutines")
 _RATES_KEYS = ("step_s", "compute_ns_per_alloc", "site_weights")
 _SITE_KEYS = (
     "name",
@@ -629,6 +716,7 @@ _SITE_KEYS = (
     "refs",
     "max_allocs",
     "pointer_writes_per_alloc",
+    "escape",
 )
 
 
@@ -643,6 +731,12 @@ def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
         for i, s in enumerate(raw_sites)
     )
     _check_sites(sites)
+    raw_groups = _list(t.get("goroutines", []), "workload.goroutines", "goroutine group tables")
+    groups = tuple(
+        _parse_goroutines(_table(g, f"workload.goroutines[{i}]"), f"workload.goroutines[{i}]")
+        for i, g in enumerate(raw_groups)
+    )
+    _check_goroutines(groups, sites)
     globals_bytes = _size(t.get("globals_bytes", 158_154), "workload.globals_bytes", 0)
     assert globals_bytes is not None
     rates = None
@@ -656,6 +750,7 @@ def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
         sites=sites,
         rates=rates,
         pools=parse_pools(t.get("pools", []), sites),
+        goroutines=groups,
     )
 
 
@@ -739,8 +834,16 @@ def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
             "0 unless the site has refs and a lifetime other than 'transient'",
             "a pointer write moves a pointer between two live objects of the site",
         )
+    escape = _req_num(t.get("escape", 1.0), f"{key}.escape", 0.0, 1.0)
+    if escape < 1.0 and (refs or lifetime.kind != "transient"):
+        raise ConfigError(
+            f"{key}.escape", escape,
+            "1.0 unless the site's lifetime is 'transient' and it has no refs",
+            "a value kept in a root table or pointing at heap objects escapes",
+        )
     return SiteConfig(
         name=name,
+        escape=escape,
         weight=weight,
         size=size,
         pointer_words=pw,
@@ -750,6 +853,79 @@ def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
         max_allocs=max_allocs,
         pointer_writes_per_alloc=writes,
     )
+
+
+_GROUP_KEYS = ("name", "count", "frame", "depth", "calls_per_step", "excursions", "after",
+               "block_depth")
+_MAX_DEPTH = 1 << 50
+_FOREVER = "forever"
+
+
+def _off_forever(value: Any) -> Any:
+    return _FOREVER if value is None else value
+
+
+def _parse_count_dist(value: Any, key: str) -> CountDist:
+    """A count (``20``) or ``{ dist = "uniform" | "loguniform", min = 1, max = 40 }``."""
+    if not isinstance(value, dict):
+        n = _req_int(value, key, 1, _MAX_DEPTH)
+        return CountDist("fixed", n, n)
+    _check_keys(value, key, ("dist", "min", "max"))
+    allowed = "'uniform' or 'loguniform'"
+    dist = _enum(_required(value, key, "dist", allowed), f"{key}.dist", ("uniform", "loguniform"))
+    lo = _req_int(_required(value, key, "min", "an integer >= 1"), f"{key}.min", 1, _MAX_DEPTH)
+    hi = _req_int(_required(value, key, "max", f"an integer >= {lo}"), f"{key}.max", lo,
+                  _MAX_DEPTH)
+    return CountDist(dist, lo, hi)
+
+
+def _parse_goroutines(t: dict[str, Any], key: str) -> GoroutineGroup:
+    _check_keys(t, key, _GROUP_KEYS)
+    name = _required(t, key, "name", "a group name matching [A-Za-z_][A-Za-z0-9_.-]*")
+    if not isinstance(name, str) or not _SITE_NAME_RE.fullmatch(name):
+        raise ConfigError(f"{key}.name", name, "a group name matching [A-Za-z_][A-Za-z0-9_.-]*")
+    frame = _parse_size_dist(_required(t, key, "frame", "a size (256, '1KiB') or a { dist } "
+                                       "table"), f"{key}.frame")
+    if frame.min_bytes < 8:
+        raise ConfigError(f"{key}.frame", t["frame"], "sizes >= 8 B (a call pushes its "
+                          "8-byte return address)")
+    depth = _parse_count_dist(_required(t, key, "depth", "a count or a { dist } table"),
+                              f"{key}.depth")
+    excursions = t.get("excursions", _FOREVER)
+    n_exc = None if excursions == _FOREVER else _int(excursions, f"{key}.excursions", 1)
+    after = _enum(t.get("after", "exit"), f"{key}.after", ("exit", "block"))
+    block_depth = _req_int(t.get("block_depth", 0), f"{key}.block_depth", 0, _MAX_DEPTH)
+    if block_depth and after != "block":
+        raise ConfigError(f"{key}.block_depth", block_depth, "0 unless after = 'block'")
+    if after == "block" and n_exc is None:
+        raise ConfigError(f"{key}.after", after, "'exit' while excursions = 'forever'",
+                          "a goroutine that never finishes never parks")
+    return GoroutineGroup(
+        name=name,
+        count=_req_int(t.get("count", 1), f"{key}.count", 1, 1_000_000),
+        frame=frame,
+        depth=depth,
+        calls_per_step=_req_num(t.get("calls_per_step", 1.0), f"{key}.calls_per_step", 0.0, 1e15),
+        excursions=n_exc,
+        after=after,
+        block_depth=block_depth,
+    )
+
+
+def _check_goroutines(groups: tuple[GoroutineGroup, ...], sites: tuple[SiteConfig, ...]) -> None:
+    seen: dict[str, int] = {}
+    for i, g in enumerate(groups):
+        if g.name in seen:
+            raise ConfigError(f"workload.goroutines[{i}].name", g.name,
+                              "a name no other goroutine group uses",
+                              f"workload.goroutines[{seen[g.name]}] is also named {g.name!r}")
+        seen[g.name] = i
+    if not groups:
+        for i, s in enumerate(sites):
+            if s.escape < 1.0:
+                raise ConfigError(f"workload.sites[{i}].escape", s.escape,
+                                  "1.0 when there are no [[workload.goroutines]]",
+                                  "a value that does not escape lives in a goroutine's frame")
 
 
 _DISTS = ("uniform", "loguniform", "choice")
@@ -1100,6 +1276,7 @@ def _site_to_dict(s: SiteConfig) -> dict[str, Any]:
         d["lifetime"]["mean_allocs"] = lt.mean_allocs
     d["refs"] = [{"to": r.to} if r.site is None else {"to": r.to, "site": r.site} for r in s.refs]
     d["pointer_writes_per_alloc"] = _f(s.pointer_writes_per_alloc)
+    d["escape"] = _f(s.escape)
     return d
 
 
@@ -1110,6 +1287,21 @@ def _rates_to_dict(r: RatesConfig) -> dict[str, Any]:
     if r.site_weights:
         d["site_weights"] = {name: stream_to_toml(st) for name, st in r.site_weights}
     return d
+def _size_to_dict(z: SizeDist) -> Any:
+    if z.dist == "fixed" and z.min_bytes == z.max_bytes:
+        return z.min_bytes
+    if z.dist == "choice":
+        return {"dist": z.dist, "values_bytes": list(z.values_bytes),
+                "weights": [_f(w) for w in z.weights]}
+    return {"dist": z.dist, "min_bytes": z.min_bytes, "max_bytes": z.max_bytes}
+
+
+def _group_to_dict(g: GoroutineGroup) -> dict[str, Any]:
+    depth: Any = (g.depth.min if g.depth.dist == "fixed"
+                  else {"dist": g.depth.dist, "min": g.depth.min, "max": g.depth.max})
+    return {"name": g.name, "count": g.count, "frame": _size_to_dict(g.frame), "depth": depth,
+            "calls_per_step": _f(g.calls_per_step), "excursions": _off_forever(g.excursions),
+            "after": g.after, "block_depth": g.block_depth}
 
 
 def config_to_dict(cfg: Config) -> dict[str, Any]:
@@ -1140,6 +1332,9 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "write_barrier": cfg.runtime.write_barrier,
             "pacer": cfg.runtime.pacer,
             "pool_victim": cfg.runtime.pool_victim,
+            "max_stack_bytes": cfg.runtime.max_stack_bytes,
+            "shrink_stacks": cfg.runtime.shrink_stacks,
+            "adaptive_stack_start": cfg.runtime.adaptive_stack_start,
         },
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {
@@ -1147,6 +1342,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "globals_bytes": w.globals_bytes,
             "sites": [_site_to_dict(s) for s in w.sites],
             **({"pools": pools_to_dict(w.pools)} if w.pools else {}),
+            **({"goroutines": [_group_to_dict(g) for g in w.goroutines]} if w.goroutines else {}),
         },
     }
     if w.rates is not None:

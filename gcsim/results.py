@@ -117,6 +117,10 @@ def write_run(result: RunResult, out_dir: str | os.PathLike[str], *,
         "summary.json": _json(M.summary(result)),
         "provenance.json": _json(provenance(result, argv)),
     }
+    if result.fatal:
+        from gcsim.metrics.stacks import fatal_text
+
+        files["fatal_error.txt"] = fatal_text(result.fatal)
     for name, text in files.items():
         (tmp / name).write_text(text, encoding="utf-8")
     if plots:

@@ -22,7 +22,10 @@ from gcsim.engine.init import init_run
 from gcsim.engine.loop import run_quanta, sample_timeline
 from gcsim.engine.poolstate import grow_pools
 from gcsim.engine.rng import seed_state
+from gcsim.engine.stackalloc import stack_cache_clear
+from gcsim.engine.stacks import init_goroutines, stacks_room_status
 from gcsim.errors import SimulationError
+from gcsim.metrics.stacks import fatal_report, stack_stats
 from gcsim.workload.compile import (
     compile_costs,
     compile_run_params,
@@ -31,6 +34,7 @@ from gcsim.workload.compile import (
     rate_table,
     sizeclass_tables,
 )
+from gcsim.workload.goroutines import compile_stacks
 from gcsim.workload.pools import compile_pools
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ class RunResult:
     wall_s: float
     end_cycles: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    fatal: dict[str, object] | None = None  # how the run died (stack overflow), as Go reports it
 
     def counter(self, name: str) -> int:
         """A final counter by its ``C_*`` name."""
@@ -81,12 +86,23 @@ def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassT
         max_pages=max_pages,
         scratch_len=3 * (rp.max_step_objects + 1),
         pools=pools,
+        stk=compile_stacks(cfg),
     )
     init_run(st, wl, rp, tab, costs)
+    st = ensure_stack_room(st)
+    init_goroutines(st.heap, st.counters, st.stk, st.rng)
     return st, wl, rp, tab, costs
 
 
-def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> RunResult:
+def ensure_stack_room(st: S.State) -> S.State:
+    """Grow the arrays until every goroutine could get a new stack (before a GC's shrinks)."""
+    while (status := stacks_room_status(st.heap, st.counters, st.stk)) != S.ST_OK:
+        st = S.grow_state(st, status)
+    return st
+
+
+def simulate(cfg: Config, progress: Callable[[float], None] | None = None, *,
+             extra_forced_gcs: int = 0) -> RunResult:
     """Run ``cfg`` to its end and return the records.
 
     Parameters
@@ -96,6 +112,13 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
     progress : callable, optional
         Called after each chunk with the fraction of the run done (by
         simulated time, or by allocations for allocation-bounded runs).
+    extra_forced_gcs : int
+        ``runtime.GC()`` calls after the workload (and after ``run.final_gc``'s),
+        each a cycle record of its own (the stack twins' shrink sequence).
+
+    A goroutine whose stack would pass ``runtime.max_stack_bytes`` ends the run
+    as Go ends it: ``RunResult.fatal`` holds Go's messages and where it died,
+    and everything computed up to then is returned.
     """
     t_wall = time.perf_counter()
     st, wl, rp, tab, costs = prepare(cfg)
@@ -114,9 +137,13 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
         c[S.C_N_CYCLE_RECORDS] = 0
         c[S.C_N_TIMELINE_RECORDS] = 0
 
+    fatal = None
     while True:
         status = run_quanta(st, wl, rp, tab, costs, until)
         if status == S.ST_DONE:
+            break
+        if status == S.ST_STACK_OVERFLOW:
+            fatal = fatal_report(cfg, st.stk)
             break
         if status == S.ST_OK:
             until += chunk_cycles
@@ -134,9 +161,11 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
             st = st._replace(pool=grow_pools(st.pool))
         else:
             raise SimulationError(_state_summary(st, f"engine returned status {status}"))
-    if cfg.run.final_gc:
+    for _ in range(0 if fatal else int(cfg.run.final_gc) + extra_forced_gcs):
         drain()
+        st = ensure_stack_room(st)
         force_gc(st, wl, rp, costs)
+    stack_cache_clear(st.heap, st.counters, st.stk)  # ReadMemStats flushes the stack caches
     # A last timeline row at the end of the run.
     if st.counters[S.C_N_TIMELINE_RECORDS] >= st.rec.timeline.shape[0]:
         drain()
@@ -156,7 +185,9 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None) -> Ru
         heap_objects=int(c[S.C_SLOT_ALLOCS] - c[S.C_SLOT_FREES]),
         wall_s=time.perf_counter() - t_wall,
         end_cycles=int(c[S.C_NOW_CYCLES]),
-        extra={"pool_counters": st.pool.counters.copy()} if cfg.workload.pools else {},
+        extra={"stacks": stack_stats(cfg, st.stk, c),
+               **({"pool_counters": st.pool.counters.copy()} if cfg.workload.pools else {})},
+        fatal=fatal,
     )
 
 

@@ -62,6 +62,7 @@ from gcsim.engine.pacer import (
     trigger_ratio_update_go15,
 )
 from gcsim.engine.pool import pool_cleanup_and_roots
+from gcsim.engine.stacks import stacks_mark_start, stacks_mark_termination
 from gcsim.engine.state import (
     C_BG_SCAN_CREDIT,
     C_CYC_ASSIST_CYCLES,
@@ -100,6 +101,7 @@ from gcsim.engine.state import (
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
+    C_MAX_STACK_SCAN_BYTES,
     C_N_CYCLE_RECORDS,
     C_N_SPAN_RECORDS,
     C_NOW_CYCLES,
@@ -109,6 +111,8 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PAGES_SWEPT,
     C_PHASE,
+    C_STACK_PAGES,
+    C_STACK_SCAN_DONE,
     C_SWEEP_DIST_MIN_TRIGGER,
     C_SWEEPGEN,
     C_TOTAL_ASSIST_CYCLES,
@@ -164,7 +168,8 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
     mem_goal = np.int64(np.iinfo(np.int64).max)
     if rp.memory_limit_bytes >= 0:
         mapped_ready = (c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
-        heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
+        heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
+                     - c[C_PAGES_RELEASED]) * PAGE_BYTES_
         mem_goal = memory_limit_heap_goal(
             rp.memory_limit_bytes, mapped_ready, heap_free, c[C_HEAP_ALLOC_BYTES],
             c[C_LAST_HEAP_MARKED_BYTES],
@@ -259,7 +264,7 @@ def revise_assist_ratio(st, rp):
         wpb, bpw = assist_ratio(
             rp.gogc, c[C_HEAP_LIVE_BYTES], c[C_HEAP_SCAN_BYTES], scan_work_done(c),
             c[C_HEAP_GOAL_BYTES], c[C_CYC_TRIGGERED], c[C_LAST_HEAP_SCAN_BYTES],
-            c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, 0,
+            c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, c[C_MAX_STACK_SCAN_BYTES],
         )
     st.fstate[F_ASSIST_WORK_PER_BYTE] = wpb
     st.fstate[F_ASSIST_BYTES_PER_WORK] = bpw
@@ -300,6 +305,7 @@ def gc_start(st, wl, rp, costs, forced):
         shade_slot(heap, gc, c, costs, heap.tiny_slot[p], out_cost)
     mark_roots(heap, gc, c, costs, rp.globals_bytes, out_cost)
     pool_cleanup_and_roots(st, costs, P)  # clearpools, then the victim as roots
+    stacks_mark_start(heap, c, st.stk)
     revise_assist_ratio(st, rp)
     c[C_GC_PENDING] = 0
 
@@ -348,8 +354,9 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c[C_LAST_HEAP_MARKED_BYTES] = heap_marked
     c[C_HEAP_SCAN_BYTES] = scan_work
     c[C_LAST_HEAP_SCAN_BYTES] = scan_work
-    c[C_LAST_STACK_SCAN_BYTES] = 0
+    c[C_LAST_STACK_SCAN_BYTES] = c[C_STACK_SCAN_DONE]
     c[C_PHASE] = PHASE_OFF
+    stacks_mark_termination(heap, c, st.stk)
     c[C_SWEEPGEN] += 2
     c[C_PAGES_SWEPT] = 0
     c[C_UNSWEPT_SPANS] = _rotate_lists_after_sweepgen(heap, c)
@@ -390,7 +397,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     rec[row]["next_goal_bytes"] = c[C_HEAP_GOAL_BYTES]
     rec[row]["next_trigger_bytes"] = c[C_TRIGGER_BYTES]
     rec[row]["heap_scan_work_bytes"] = scan_work
-    rec[row]["stack_scan_bytes"] = 0
+    rec[row]["stack_scan_bytes"] = c[C_STACK_SCAN_DONE]
     rec[row]["globals_scan_bytes"] = rp.globals_bytes
     rec[row]["objects_marked"] = c[C_MARK_OBJECTS]
     rec[row]["pointers_followed"] = c[C_MARK_POINTERS]
@@ -400,6 +407,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     rec[row]["cons_mark"] = st.fstate[F_CONS_MARK] if rp.pacer == PACER_GO118 else 0.0
     rec[row]["trigger_ratio"] = st.fstate[F_TRIGGER_RATIO] if rp.pacer == PACER_GO15 else 0.0
     rec[row]["limiter_on"] = c[C_CYC_LIMITER_ON]
+    rec[row]["stack_inuse_end_bytes"] = c[C_STACK_PAGES] * PAGE_BYTES_
     c[C_N_CYCLE_RECORDS] = row + 1
 
 

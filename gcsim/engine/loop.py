@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from gcsim.engine._jit import hot_kernel, kernel
+from gcsim.engine.draw import draw_size
 from gcsim.engine.gccycle import (
     commit_pacer,
     gc_assist,
@@ -43,6 +44,7 @@ from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
 from gcsim.engine.mark import mark_work_left, shade
 from gcsim.engine.poolstep import pool_room, pool_step
 from gcsim.engine.rng import next_below, next_float
+from gcsim.engine.stacks import goroutine_step, stack_value, stacks_room_status
 from gcsim.engine.state import (
     C_ALLOCS,
     C_ASSIST_PARKED,
@@ -71,10 +73,8 @@ from gcsim.engine.state import (
     C_PHASE,
     C_QUANTUM_END_CYCLES,
     C_RATE_STEP,
+    C_STACK_PAGES,
     C_TRIGGER_BYTES,
-    DIST_CHOICE,
-    DIST_FIXED,
-    DIST_LOGUNIFORM,
     LIFE_EXPONENTIAL,
     LIFE_FIFO,
     LIFE_IMMORTAL,
@@ -89,8 +89,6 @@ from gcsim.engine.state import (
     ST_GROW_SPANS,
     ST_OK,
     ST_RECORDS_FULL,
-    W_CHOICE_N,
-    W_CHOICE_OFF,
     W_LIFE_KIND,
     W_MAX_ALLOCS,
     W_POOL,
@@ -99,38 +97,12 @@ from gcsim.engine.state import (
     W_REF_OFF,
     W_ROOT_BASE,
     W_ROOT_LEN,
-    W_SIZE_DIST,
-    W_SIZE_MAX,
-    W_SIZE_MIN,
 )
 
 PAGE_BYTES_ = 8192
 TINY_SIZE_BYTES_ = 16
 HEAP_GROW_PAGES_ = 512
 MAX_OBJS_PER_SPAN_ = 1024
-
-
-@hot_kernel
-def draw_size(rng, site_tab, choice_bytes, choice_cdf, site):
-    """Draw one request size in bytes from the site's size distribution."""
-    kind = site_tab[site, W_SIZE_DIST]
-    lo = site_tab[site, W_SIZE_MIN]
-    hi = site_tab[site, W_SIZE_MAX]
-    if kind == DIST_FIXED or lo == hi:
-        return lo
-    if kind == DIST_CHOICE:
-        u = next_float(rng)
-        off = site_tab[site, W_CHOICE_OFF]
-        last = off + site_tab[site, W_CHOICE_N] - 1
-        i = off
-        while i < last and u >= choice_cdf[i]:
-            i += 1
-        return choice_bytes[i]
-    if kind == DIST_LOGUNIFORM:
-        u = next_float(rng)
-        v = int(np.exp(np.log(lo) + u * (np.log(hi + 1.0) - np.log(lo))))
-        return min(max(v, lo), hi)
-    return lo + next_below(rng, hi - lo + 1)
 
 
 @hot_kernel
@@ -199,16 +171,30 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
                   slot_mark, slot_span, slot_ptr_words, slot_site, edges, tiny_slot,
                   tiny_offset, alloc_by_class, page_span, gray, roots, rng, site_cdf,
                   site_cursor, site_allocs, scratch, p_time, site_tab, site_weight,
-                  site_density, site_writes, choice_bytes, choice_cdf, ref_kind, ref_site):
+                  site_density, site_writes, choice_bytes, choice_cdf, ref_kind, ref_site, stk):
     """Run P ``p``'s mutator until its clock passes ``q_end``; return a status.
 
     One step: compute, pick a site, allocate its object and the children its
     refs ask for (depth first, one allocation point), write their pointer
     slots, publish the object in the site's roots. The arrays come in one by
     one because this is the hot loop (see heap.py's note); the tuples are only
-    handed on to the cold paths (refill, large objects).
+    handed on to the cold paths (refill, large objects). With goroutines
+    (``stk``, stacks.py) a step first runs one goroutine's calls and returns,
+    and a site's value that does not escape goes into that goroutine's frame.
     """
     out_cost = np.zeros(1)
+    n_g = stk.g_used.shape[0]
+    site_escape = stk.site_escape
+    sk = stk.k
+    g_dir = stk.g_dir
+    g_depth = stk.g_depth
+    g_target = stk.g_target
+    g_used = stk.g_used
+    g_size = stk.g_size
+    g_frame = stk.g_frame
+    g_group = stk.g_group
+    grp_calls = stk.grp_calls
+    grp = stk.grp
     n_edges = edges.shape[1]
     wb = rp.write_barrier != 0
     assists = rp.stw_mark == 0
@@ -222,6 +208,13 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
         if site < 0:
             break
         out_cost[0] = c[C_COMPUTE_CYCLES]
+        g = -1
+        if n_g > 0:
+            g, status = goroutine_step(heap, c, stk, costs, rng, p, out_cost, sk, g_dir, g_depth,
+                                       g_target, g_used, g_size, g_frame, g_group, grp_calls,
+                                       grp)
+            if status != ST_OK:
+                return status
         assist0 = c[C_CYC_ASSIST_CYCLES]
         parked = False
         scratch[0] = site
@@ -243,6 +236,12 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
             pw = site_tab[s, W_PTR_WORDS]
             if pw < 0:
                 pw = int(site_density[s] * (size // 8))
+            if parent < 0 and site_escape[s] < 1.0 and next_float(rng) >= site_escape[s]:
+                # Escape analysis kept it on the stack: no heap object (config: no refs).
+                status = stack_value(heap, c, stk, costs, p, g, size, out_cost)
+                if status != ST_OK:
+                    return status
+                continue
             slot, need = try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words,
                                     alloc_by_class, tiny_slot, tiny_offset, c, costs, p, size,
                                     pw, out_cost)
@@ -363,7 +362,7 @@ def sample_timeline(st):
     tl[row]["heap_live_bytes"] = c[C_HEAP_LIVE_BYTES]
     tl[row]["heap_goal_bytes"] = c[C_HEAP_GOAL_BYTES]
     tl[row]["trigger_bytes"] = c[C_TRIGGER_BYTES]
-    tl[row]["heap_sys_bytes"] = c[C_PAGES_MAPPED] * PAGE_BYTES_
+    tl[row]["heap_sys_bytes"] = (c[C_PAGES_MAPPED] - c[C_STACK_PAGES]) * PAGE_BYTES_
     tl[row]["heap_released_bytes"] = c[C_PAGES_RELEASED] * PAGE_BYTES_
     tl[row]["phase"] = c[C_PHASE]
     tl[row]["num_gc"] = c[C_NUM_GC]
@@ -390,7 +389,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
     Returns
     -------
     int
-        ``ST_OK``, ``ST_DONE``, ``ST_RECORDS_FULL`` or ``ST_GROW_*``.
+        ``ST_OK``, ``ST_DONE``, ``ST_RECORDS_FULL``, ``ST_GROW_*`` or ``ST_STACK_OVERFLOW``.
     """
     c = st.counters
     heap = st.heap
@@ -421,6 +420,9 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     continue
                 revise_assist_ratio(st, rp)
             elif c[C_GC_PENDING] != 0:
+                status = stacks_room_status(heap, c, st.stk)
+                if status != ST_OK:
+                    return status  # the cycle's stack shrinks need room
                 if rp.stw_mark != 0:
                     run_gc_cycle_stw(st, wl, rp, costs, 0)
                 else:
@@ -472,7 +474,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 heap.alloc_by_class, heap.page_span, st.gc.gray, st.gc.roots, st.rng,
                 st.site_cdf, st.site_cursor, st.site_allocs, st.scratch, st.p_time,
                 wl.site_tab, wl.rate_table[c[C_RATE_STEP], 1:], wl.site_ptr_density,
-                wl.site_writes, wl.choice_bytes, wl.choice_cdf, wl.ref_kind, wl.ref_site)
+                wl.site_writes, wl.choice_bytes, wl.choice_cdf, wl.ref_kind, wl.ref_site,
+                st.stk)
             if status != ST_OK:
                 return status
         c[C_IN_QUANTUM] = 0

@@ -4,7 +4,8 @@ White = mark bit clear, gray = marked and on the gray stack, black = marked
 and scanned (or noscan: marked objects without pointers are black at once,
 never queued, as Go does for noscan spans).
 
-1. ``mark_roots`` charges the globals scan (data + BSS, ``globals_bytes``) and
+1. ``mark_roots`` charges the globals scan (data + BSS, ``globals_bytes``;
+   goroutine stacks are queued the same way by stacks.py) and
    shades each site's root table: the heap object a Go program keeps its live
    references in (``ring := make([]*T, N)`` held by a global), whose pointer
    words are the ``roots`` array.
@@ -32,6 +33,9 @@ from gcsim.engine.state import (
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
+    C_STACK_SCAN_DONE,
+    C_STACK_SHRINK_COPY_BYTES,
+    C_STACK_WORK_LEFT,
     W_ROOT_BASE,
     W_ROOT_LEN,
 )
@@ -120,14 +124,14 @@ def mark_roots(heap, gc, c, costs, globals_bytes, out_cost):
 
 @hot_kernel
 def scan_work_done(c):
-    """Scan work done this cycle in Go's units (heap + globals bytes; stacks later)."""
-    return c[C_MARK_SCAN_WORK] + c[C_GLOBALS_SCAN_DONE]
+    """Scan work done this cycle in Go's units (heap + globals + stack bytes)."""
+    return c[C_MARK_SCAN_WORK] + c[C_GLOBALS_SCAN_DONE] + c[C_STACK_SCAN_DONE]
 
 
 @hot_kernel
 def mark_work_left(c):
     """True while gray objects or unscanned root blocks remain (gcMarkWorkAvailable)."""
-    return c[C_GRAY_LEN] > 0 or c[C_GLOBALS_WORK_LEFT] > 0
+    return c[C_GRAY_LEN] > 0 or c[C_GLOBALS_WORK_LEFT] > 0 or c[C_STACK_WORK_LEFT] > 0
 
 
 @kernel
@@ -163,8 +167,19 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost
         out_cost[0] += (chunk // 8) * costs.mark_root_word
         c[C_GLOBALS_WORK_LEFT] -= chunk
         c[C_GLOBALS_SCAN_DONE] += chunk
+    # Stack roots (stacks.py queued their used bytes), in the same 256 KiB steps; the
+    # first step also pays for the copies of this cycle's shrinks.
+    while c[C_STACK_WORK_LEFT] > 0:
+        if out_cost[0] - start >= budget_cycles or scan_work_done(c) - work0 >= budget_work:
+            return False
+        chunk = min(c[C_STACK_WORK_LEFT], ROOT_BLOCK_BYTES)
+        out_cost[0] += (chunk // 8) * costs.mark_root_word
+        out_cost[0] += c[C_STACK_SHRINK_COPY_BYTES] * costs.stack_copy_per_byte
+        c[C_STACK_SHRINK_COPY_BYTES] = 0
+        c[C_STACK_WORK_LEFT] -= chunk
+        c[C_STACK_SCAN_DONE] += chunk
     while c[C_GRAY_LEN] > 0:
-        done = c[C_MARK_SCAN_WORK] + c[C_GLOBALS_SCAN_DONE] - work0
+        done = scan_work_done(c) - work0
         if out_cost[0] - start >= budget_cycles or done >= budget_work:
             return False
         c[C_GRAY_LEN] -= 1

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gcsim.engine.poolstate import Pools, new_pools
+from gcsim.engine.stackstate import Stacks, empty_stacks
 
 # --- span records -----------------------------------------------------------
 
@@ -44,6 +45,7 @@ SPAN_DTYPE = np.dtype(
 
 SPAN_FREE = 0
 SPAN_INUSE = 1
+SPAN_STACK = 2  # a stack span (mSpanManual): pages of the heap holding goroutine stacks
 
 # mcentral lists per span class (src/runtime/mcentral.go partial/full x swept/unswept)
 L_NONE = -1
@@ -72,6 +74,8 @@ ST_RECORDS_FULL = 5  # cycle or timeline record buffers are full; drain and call
 ST_OUT_OF_MEMORY = 6  # the heap would exceed the configured arena limit
 ST_GROW_RATES = 7  # the run outlived Workload.rate_table; extend it and call again
 ST_GROW_POOL = 8  # a sync.Pool shared ring is full (poolstate.grow_pools)
+ST_STACK_OVERFLOW = 9  # a goroutine's stack would exceed max_stack_bytes (fatal, as in Go)
+
 
 # --- int64 counters (index with C_*) ------------------------------------------------
 
@@ -150,7 +154,12 @@ C_LIMITER_TICK = 71  # last quantum boundary the limiter looked at, cycles
 C_LIMITER_MARK_WALL = 72  # wall cycles with marking on in the current limiter window
 C_RATE_STEP = 73  # rate_table row in force
 C_COMPUTE_CYCLES = 74  # compute cycles per allocation in force (rate_table column 0)
-N_COUNTERS = 75
+C_STACK_PAGES = 75  # pages in stack spans (StackInuse / 8 KiB); stacks.py
+C_STACK_WORK_LEFT = 76  # stack bytes (hi - sp) still to scan this cycle, bytes
+C_STACK_SCAN_DONE = 77  # stack scan work done this cycle, bytes (Go's units, §2.6)
+C_MAX_STACK_SCAN_BYTES = 78  # maxStackScan: allocated stack bytes of live goroutines
+C_STACK_SHRINK_COPY_BYTES = 79  # bytes copied by this cycle's shrinks, charged to the stack scan
+N_COUNTERS = 80
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -227,6 +236,11 @@ COUNTER_NAMES = (
     "C_LIMITER_MARK_WALL",
     "C_RATE_STEP",
     "C_COMPUTE_CYCLES",
+    "C_STACK_PAGES",
+    "C_STACK_WORK_LEFT",
+    "C_STACK_SCAN_DONE",
+    "C_MAX_STACK_SCAN_BYTES",
+    "C_STACK_SHRINK_COPY_BYTES",
 )
 
 # float64 pacer state (index with F_*)
@@ -271,6 +285,7 @@ CYCLE_DTYPE = np.dtype(
         ("cons_mark", np.float64),
         ("trigger_ratio", np.float64),  # go1.5 pacer's h_T for the next cycle (0 with go1.18)
         ("limiter_on", np.int64),  # the GC CPU limiter was on during the cycle
+        ("stack_inuse_end_bytes", np.int64),  # StackInuse after freeStackSpans (stacks.py)
     ]
 )
 
@@ -348,6 +363,7 @@ class State(NamedTuple):
     rng: np.ndarray  # uint64[1]
     scratch: np.ndarray  # int64[scratch_len]: work stack for child allocation
     pool: Pools  # every sync.Pool of the workload (engine/pool.py)
+    stk: Stacks  # goroutines, their stacks, stack pools and caches (stackstate.py)
 
 
 # --- read-only inputs ---------------------------------------------------------------------
@@ -472,7 +488,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
               seed_state: np.ndarray, site_weight: np.ndarray, max_slots: int = 1 << 16,
               max_spans: int = 1 << 12, max_pages: int = 1 << 14, cycle_rows: int = 1024,
               timeline_rows: int = 4096, scratch_len: int = 4096,
-              pools: Pools | None = None) -> State:
+              pools: Pools | None = None, stk: Stacks | None = None) -> State:
     """Allocate a fresh run state with the given capacities (growable later)."""
     from gcsim.goruntime.sizeclasses import NUM_SIZE_CLASSES, NUM_SPAN_CLASSES
 
@@ -520,6 +536,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         rng=seed_state.copy(),
         scratch=np.zeros(scratch_len, dtype=np.int64),
         pool=new_pools(0, gomaxprocs) if pools is None else pools,
+        stk=stk if stk is not None else empty_stacks(gomaxprocs, n_sites),
     )
 
 

@@ -124,6 +124,7 @@ def cycle_table(cyc: np.ndarray, clock_hz: float, gomaxprocs: int) -> dict[str, 
         "cons_mark": cyc["cons_mark"],
         "trigger_ratio": cyc["trigger_ratio"],
         "limiter_on": cyc["limiter_on"],
+        "stack_inuse_end_bytes": cyc["stack_inuse_end_bytes"],
     }
 
 
@@ -150,9 +151,10 @@ def timeline_table(tl: np.ndarray, clock_hz: float) -> dict[str, np.ndarray]:
 def memstats(result: Any) -> dict[str, Any]:
     """runtime.MemStats at the end of the run, with Go's field names and meanings.
 
-    Not modelled yet (reported as 0): stacks (StackInuse/StackSys) and the
-    runtime's metadata; so Sys = HeapSys. LastGC and PauseEnd are simulated
-    nanoseconds since program start, not Unix time.
+    Not modelled yet: the runtime's metadata, so Sys = HeapSys + StackSys;
+    StackSys = StackInuse (no cgo). Stacks are the workload's goroutines' only
+    (stacks.py). LastGC and PauseEnd are simulated nanoseconds since program
+    start, not Unix time.
     """
     c = result.counters
     hz = result.config.run.clock_hz
@@ -164,6 +166,8 @@ def memstats(result: Any) -> dict[str, Any]:
     frees = int(c[C_SLOT_FREES]) + tiny
     heap_sys = int(last["heap_sys_bytes"])
     heap_inuse = int(last["heap_inuse_bytes"])
+    stacks: Any = getattr(result, "extra", {}).get("stacks", {})
+    stack_inuse = int(stacks.get("stack_inuse_bytes", 0))
     pauses = _ns(pauses_cycles(cyc), hz).astype(np.int64)
     ends = _ns(cyc["end_cycles"], hz).astype(np.int64)
     ring = np.zeros(PAUSE_RING, dtype=np.int64)
@@ -183,7 +187,7 @@ def memstats(result: Any) -> dict[str, Any]:
     return {
         "Alloc": int(last["heap_alloc_bytes"]),
         "TotalAlloc": int(c[C_TOTAL_ALLOC_BYTES]),
-        "Sys": heap_sys,
+        "Sys": heap_sys + stack_inuse,
         "Mallocs": mallocs,
         "Frees": frees,
         "HeapAlloc": int(last["heap_alloc_bytes"]),
@@ -192,8 +196,8 @@ def memstats(result: Any) -> dict[str, Any]:
         "HeapInuse": heap_inuse,
         "HeapReleased": int(last["heap_released_bytes"]),
         "HeapObjects": mallocs - frees,
-        "StackInuse": 0,
-        "StackSys": 0,
+        "StackInuse": stack_inuse,
+        "StackSys": stack_inuse,
         "NextGC": int(last["heap_goal_bytes"]),
         "LastGC": int(ends[-1]) if len(ends) else 0,
         "PauseTotalNs": int(pauses.sum()),
@@ -265,4 +269,17 @@ def summary(result: Any) -> dict[str, Any]:
         "last_limiter_gc": int(cyc["gc_number"][cyc["limiter_on"] > 0].max(initial=0)),
         "mean_cons_mark": float(cyc["cons_mark"].mean()) if len(cyc) else 0.0,
         **pool_summary(result),
+        **_stacks_part(result),
     }
+
+
+def _stacks_part(result: Any) -> dict[str, Any]:
+    """``stacks`` (when the workload has goroutines) and ``fatal_error`` (when it died)."""
+    out: dict[str, Any] = {}
+    stacks = getattr(result, "extra", {}).get("stacks")
+    if stacks and stacks.get("goroutines"):
+        out["stacks"] = stacks
+    fatal = getattr(result, "fatal", None)
+    if fatal:
+        out["fatal_error"] = fatal
+    return out

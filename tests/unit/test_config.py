@@ -795,7 +795,9 @@ def test_config_to_dict_is_resolved() -> None:
     }
     assert d["runtime"] == {"gogc": 100, "gomemlimit": "off", "greentea": True,
                             "gcstoptheworld": 0, "write_barrier": True, "pacer": "go1.18",
-                            "pool_victim": True}
+                            "pool_victim": True,
+                            "max_stack_bytes": 1_000_000_000, "shrink_stacks": True,
+                            "adaptive_stack_start": True}
     assert d["costs"] == {name: e.default_ns for name, e in COSTS.items()}
     assert d["workload"]["globals_bytes"] == 158_154
     site = d["workload"]["sites"][0]
@@ -807,6 +809,7 @@ def test_config_to_dict_is_resolved() -> None:
         "lifetime": {"kind": "transient"},
         "refs": [],
         "pointer_writes_per_alloc": 0.0,
+        "escape": 1.0,
     }
 
 

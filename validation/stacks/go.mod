@@ -1,0 +1,3 @@
+module gcsim/validation/stacks
+
+go 1.27
