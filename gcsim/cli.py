@@ -17,6 +17,8 @@ Subcommands:
 - ``gcsim sweep SWEEP --out DIR [--jobs N] [--scheduler ADDRESS]``, ``gcsim plot
   DIR``, ``gcsim report DIR``: resumable parameter sweeps, their figures and
   report (gcsim/sweepcmd.py).
+- ``gcsim fragmentation DIR [--top N]``: HeapInuse - HeapAlloc per size class
+  of a results folder (its fragmentation.csv), worst classes first.
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -56,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", default="table", help="table (Go's layout) or csv")
     sc.add_argument("--classic", action="store_true",
                     help="objects per span of a GOEXPERIMENT=nogreenteagc build")
+
+    fr = sub.add_parser("fragmentation",
+                        help="per-size-class fragmentation (HeapInuse - HeapAlloc) of a run")
+    fr.add_argument("results", help="a results folder written by gcsim run")
+    fr.add_argument("--top", type=int, default=None, help="only the N worst classes")
 
     c = sub.add_parser("cache", help="manage the compiled-kernel cache")
     c.add_argument("action", choices=["clear"])
@@ -107,6 +114,32 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{s['pause_max_ms']:.3f} ms")
     print(f"  peak heap in use: {s['peak_heap_inuse_bytes'] / 2**20:.1f} MiB   "
           f"peak live: {s['peak_heap_live_bytes'] / 2**20:.1f} MiB")
+    fr = s["fragmentation"]
+    print(f"  at the end: HeapInuse - HeapAlloc = {fr['frag_bytes'] / 2**20:.2f} MiB "
+          f"({100 * fr['frag_fraction']:.1f} %), HeapReleased "
+          f"{s['background']['heap_released_bytes'] / 2**20:.2f} MiB "
+          f"(gcsim fragmentation {folder} for the per-class table)")
+    return 0
+
+
+def cmd_fragmentation(args: argparse.Namespace) -> int:
+    import csv
+
+    import numpy as np
+
+    from gcsim.metrics.fragmentation import COLUMNS, format_fragmentation
+
+    path = Path(args.results) / "fragmentation.csv"
+    if not path.is_file():
+        raise GcsimError(f"{path}: no such file (is {args.results} a gcsim run's results "
+                         "folder, written by this version?)")
+    if args.top is not None and args.top < 1:
+        raise GcsimError(f"--top: {args.top} is not a positive number of rows")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    t = {k: np.array([float(r[k]) if k == "frag_fraction" else int(r[k]) for r in rows])
+         for k in COLUMNS}
+    sys.stdout.write(format_fragmentation(t, args.top))
     return 0
 
 
@@ -176,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
                 "trace": cmd_trace, "validate": cmd_validate, "calibrate": cmd_calibrate,
-                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report}
+                "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report,
+                "fragmentation": cmd_fragmentation}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

@@ -10,8 +10,13 @@
    every P to reach a safe point); recompute the trigger when a memory limit
    is set (Go evaluates the memory-limit goal at every trigger test); write a
    timeline row when one is due.
-2. Each P, in index order, runs its mutator until its clock passes the end of
-   the quantum. One mutator step is: compute for ``compute_ns_per_alloc``,
+2. Each P, in index order, runs the GC worker it owes (dedicated, or
+   fractional while under its share), the last P the background scavenger's
+   paced share (scavenge.py), then its mutator, if the workload gives the P
+   one (``workload.mutator_procs``), until its clock passes the end of
+   the quantum; time left over (no goroutine, a parked assist, the run's
+   end) goes to idle-priority marking, the background sweeper or idling
+   (procs.py). One mutator step is: compute for ``compute_ns_per_alloc``,
    pick a site by weight, allocate its object (and the children its refs
    ask for), write its pointer slots, and publish it in the site's roots,
    which drops the reference it replaces. A P's clock may overshoot the
@@ -41,8 +46,14 @@ from gcsim.engine.gccycle import (
 )
 from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
 from gcsim.engine.mark import mark_work_left, shade
+from gcsim.engine.procs import idle_p_quantum
 from gcsim.engine.rng import next_below, next_float
+from gcsim.engine.scavenge import scavenge_background
 from gcsim.engine.state import (
+    B_BG_SWEEP_CYCLES,
+    B_IDLE_MARK_CYCLES,
+    B_IDLE_WORKERS,
+    B_MARK_WORK_END_CYCLES,
     C_ALLOCS,
     C_ASSIST_PARKED,
     C_CYC_ASSIST_CYCLES,
@@ -53,7 +64,6 @@ from gcsim.engine.state import (
     C_HEAP_ALLOC_BYTES,
     C_HEAP_GOAL_BYTES,
     C_HEAP_LIVE_BYTES,
-    C_IDLE_CYCLES,
     C_IN_QUANTUM,
     C_MUTATOR_CYCLES,
     C_N_CYCLE_RECORDS,
@@ -68,6 +78,7 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PHASE,
     C_QUANTUM_END_CYCLES,
+    C_SCAV_GOAL_BYTES,
     C_TRIGGER_BYTES,
     DIST_CHOICE,
     DIST_FIXED,
@@ -321,10 +332,7 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
         c[C_MUTATOR_CYCLES] += cost - (c[C_CYC_ASSIST_CYCLES] - assist0)
         if parked:
             # Still in debt with no work to do: wait on the assist queue until
-            # marking ends (at the next quantum boundary).
-            if p_time[p] < q_end:
-                c[C_IDLE_CYCLES] += q_end - p_time[p]
-                p_time[p] = q_end
+            # marking ends (at the next quantum boundary); the P is idle meanwhile.
             c[C_ASSIST_PARKED] += 1
             break
     return ST_OK
@@ -349,6 +357,9 @@ def sample_timeline(st):
     tl[row]["allocs"] = c[C_ALLOCS]
     tl[row]["mutator_cycles"] = c[C_MUTATOR_CYCLES]
     tl[row]["gc_cpu_cycles"] = c[C_GC_CPU_CYCLES]
+    tl[row]["scavenge_goal_bytes"] = c[C_SCAV_GOAL_BYTES]
+    tl[row]["idle_mark_cycles"] = st.bg[B_IDLE_MARK_CYCLES]
+    tl[row]["bg_sweep_cycles"] = st.bg[B_BG_SWEEP_CYCLES]
     c[C_N_TIMELINE_RECORDS] = row + 1
 
 
@@ -389,7 +400,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 return ST_RECORDS_FULL
             update_limiter(st, rp)
             if c[C_PHASE] == PHASE_MARK:
-                if not mark_work_left(c):
+                if not mark_work_left(c) and now >= st.bg[B_MARK_WORK_END_CYCLES]:
                     gc_mark_termination(st, wl, rp, costs, 0)
                     continue
                 revise_assist_ratio(st, rp)
@@ -415,14 +426,19 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     c[C_NEXT_SAMPLE_CYCLES] += rp.timeline_interval_cycles
             c[C_QUANTUM_END_CYCLES] = now + rp.quantum_cycles
             c[C_IN_QUANTUM] = 1
+            st.bg[B_IDLE_WORKERS] = 0
         q_end = c[C_QUANTUM_END_CYCLES]
         for p in range(P):
             if (c[C_PHASE] == PHASE_MARK and st.p_time[p] < q_end
                     and st.p_worker_quantum[p] != q_end):
                 st.p_worker_quantum[p] = q_end
                 # Background workers: a dedicated one owns its P while there is work;
-                # a fractional one takes fractional_goal of each P's quantum.
-                if p < rp.dedicated_workers:
+                # a fractional one takes fractional_goal of each P's quantum. The
+                # dedicated workers own the last Ps: a P that has no goroutine of its
+                # own takes one first, as Go's scheduler runs the displaced goroutine
+                # on an idle P.
+                dedicated = p >= P - rp.dedicated_workers
+                if dedicated:
                     budget = q_end - st.p_time[p]
                 else:
                     # Go schedules the fractional worker while the P's fractional
@@ -432,10 +448,15 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     budget = rp.fractional_goal * elapsed - st.p_frac_cycles[p]
                     budget = min(budget, q_end - st.p_time[p])
                 if budget > 0 and mark_work_left(c):
-                    used = mark_worker(st, wl, costs, budget)
-                    st.p_time[p] += used
-                    if p >= rp.dedicated_workers:
+                    used = mark_worker(st, wl, costs, p, budget, False)
+                    if not dedicated:
                         st.p_frac_cycles[p] += used
+            if p == P - 1:
+                st.p_time[p] += scavenge_background(heap, c, st.bg, costs, P, q_end,
+                                                    rp.quantum_cycles)
+            if p >= rp.mutator_procs:
+                idle_p_quantum(st, wl, rp, costs, p, q_end)
+                continue
             status = run_p_quantum(
                 heap, st.gc, wl, rp, tab, costs, p, q_end, c, st.fstate, st.p_assist_bytes,
                 heap.spans, heap.mcache,
@@ -447,5 +468,6 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 wl.choice_cdf, wl.ref_kind, wl.ref_site)
             if status != ST_OK:
                 return status
+            idle_p_quantum(st, wl, rp, costs, p, q_end)
         c[C_IN_QUANTUM] = 0
         c[C_NOW_CYCLES] = q_end

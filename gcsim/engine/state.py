@@ -144,7 +144,12 @@ C_LIMITER_MARKING = 69  # marking was on during the window being accounted
 C_CYC_LIMITER_ON = 70  # the limiter was on at some point of the running cycle
 C_LIMITER_TICK = 71  # last quantum boundary the limiter looked at, cycles
 C_LIMITER_MARK_WALL = 72  # wall cycles with marking on in the current limiter window
-N_COUNTERS = 73
+C_SCAV_GOAL_BYTES = 73  # scavenge.gcPercentGoal: retained-heap goal, -1 = none (met/disabled)
+C_SCAV_SEARCH_PAGE = 74  # no free unreleased page at or above it (the scavenger searches down)
+C_SCAV_PENDING_PAGES = 75  # pages heap growth asks the allocating goroutine to scavenge
+C_SCAV_GROW_PAGES = 76  # pages released by allocation-time scavenging (heap growth) since start
+C_SCAV_ASSIST_CYCLES = 77  # allocation-time scavenging CPU since start
+N_COUNTERS = 78
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -219,6 +224,11 @@ COUNTER_NAMES = (
     "C_CYC_LIMITER_ON",
     "C_LIMITER_TICK",
     "C_LIMITER_MARK_WALL",
+    "C_SCAV_GOAL_BYTES",
+    "C_SCAV_SEARCH_PAGE",
+    "C_SCAV_PENDING_PAGES",
+    "C_SCAV_GROW_PAGES",
+    "C_SCAV_ASSIST_CYCLES",
 )
 
 # float64 pacer state (index with F_*)
@@ -281,6 +291,9 @@ TIMELINE_DTYPE = np.dtype(
         ("allocs", np.int64),
         ("mutator_cycles", np.int64),
         ("gc_cpu_cycles", np.int64),
+        ("scavenge_goal_bytes", np.int64),  # retained-heap goal of the scavenger, -1 = none
+        ("idle_mark_cycles", np.int64),  # idle-priority mark CPU since start
+        ("bg_sweep_cycles", np.int64),  # background sweeper CPU since start
     ]
 )
 
@@ -322,12 +335,53 @@ class Records(NamedTuple):
     timeline: np.ndarray  # TIMELINE_DTYPE[cap]
 
 
+# --- background runtime work (procs.py, scavenge.py): int64 counters, index with B_* -------
+#
+# Kept apart from ``counters`` so that other engine features can add their own
+# counters without renumbering these (and the reverse).
+
+B_IDLE_MARK_CYCLES = 0  # idle-priority mark worker CPU since start (not in GCCPUFraction)
+B_IDLE_WORKERS = 1  # idle mark workers started in the current quantum (<= max_idle_mark_workers)
+B_BG_SWEEP_CYCLES = 2  # background sweeper CPU since start (bgsweep on idle P time)
+B_BG_SWEEP_SPANS = 3  # spans swept by the background sweeper since start
+B_STOP_WAIT_CYCLES = 4  # STW time spent waiting for running Ps to stop, since start
+B_LEFTOVER_SWEEP_CYCLES = 5  # gcStart's sweep of spans left unswept, since start
+B_LAST_HEAP_INUSE_BYTES = 6  # memstats.lastHeapInUse: HeapInuse at the last mark termination
+B_LAST_HEAP_GOAL_BYTES = 7  # gcController.lastHeapGoal: the goal in force as that cycle ended
+B_SCAV_CREDIT_CYCLES = 8  # CPU the paced background scavenger may still spend
+B_SCAV_LIMIT_GOAL_BYTES = 9  # scavenge.memoryLimitGoal: mapped-ready goal, -1 = none
+B_SCAV_TICK = 10  # last quantum end the background scavenger was paced for
+B_SCAV_BG_PAGES = 11  # pages released by the background scavenger since start
+B_SCAV_BG_CYCLES = 12  # background scavenger CPU since start
+B_SCAV_BG_CHUNKS = 13  # 64 KiB scavenge quanta the background scavenger ran
+B_MARK_WORK_END_CYCLES = 14  # latest end of a mark worker's slice this cycle (P clock)
+N_B = 15
+B_NAMES = (
+    "B_IDLE_MARK_CYCLES",
+    "B_IDLE_WORKERS",
+    "B_BG_SWEEP_CYCLES",
+    "B_BG_SWEEP_SPANS",
+    "B_STOP_WAIT_CYCLES",
+    "B_LEFTOVER_SWEEP_CYCLES",
+    "B_LAST_HEAP_INUSE_BYTES",
+    "B_LAST_HEAP_GOAL_BYTES",
+    "B_SCAV_CREDIT_CYCLES",
+    "B_SCAV_LIMIT_GOAL_BYTES",
+    "B_SCAV_TICK",
+    "B_SCAV_BG_PAGES",
+    "B_SCAV_BG_CYCLES",
+    "B_SCAV_BG_CHUNKS",
+    "B_MARK_WORK_END_CYCLES",
+)
+
+
 class State(NamedTuple):
     """The whole mutable state of a run."""
 
     heap: Heap
     gc: Gc
     rec: Records
+    bg: np.ndarray  # int64[N_B]: background runtime work counters, index with B_*
     counters: np.ndarray  # int64[N_COUNTERS]
     fstate: np.ndarray  # float64[N_FSTATE]
     p_time: np.ndarray  # int64[gomaxprocs]: each P's clock within the quantum
@@ -371,6 +425,7 @@ class Costs(NamedTuple):
     mark_root_word: float
     sweep_span: float
     sweep_free_span: float
+    scavenge_page: float
     stw_sweep_term: float
     stw_mark_term: float
     stw_per_p: float
@@ -400,6 +455,8 @@ class RunParams(NamedTuple):
     pacer: int  # PACER_GO118 or PACER_GO15
     limiter_capacity_cycles: int  # GC CPU limiter bucket: GOMAXPROCS x 1 s
     limiter_period_cycles: int  # how often the limiter's bucket is updated (10 ms)
+    mutator_procs: int  # Ps with a runnable allocating goroutine; the others are idle
+    max_idle_mark_workers: int  # idle-priority mark workers at once (P - dedicated)
 
 
 class Workload(NamedTuple):
@@ -495,7 +552,8 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         heap=heap,
         gc=gc,
         rec=rec,
-        counters=np.zeros(N_COUNTERS, dtype=np.int64),
+        bg=_new_bg(),
+        counters=_new_counters(),
         fstate=np.zeros(N_FSTATE, dtype=np.float64),
         p_time=np.zeros(gomaxprocs, dtype=np.int64),
         p_assist_bytes=np.zeros(gomaxprocs, dtype=np.int64),
@@ -507,6 +565,18 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         rng=seed_state.copy(),
         scratch=np.zeros(scratch_len, dtype=np.int64),
     )
+
+
+def _new_counters() -> np.ndarray:
+    c = np.zeros(N_COUNTERS, dtype=np.int64)
+    c[C_SCAV_GOAL_BYTES] = -1  # disabled until the first GC ends (gcPaceScavenger)
+    return c
+
+
+def _new_bg() -> np.ndarray:
+    bg = np.zeros(N_B, dtype=np.int64)
+    bg[B_SCAV_LIMIT_GOAL_BYTES] = -1
+    return bg
 
 
 def _grown(a: np.ndarray, n: int, fill: int | float) -> np.ndarray:
