@@ -71,7 +71,6 @@ from gcsim.engine.state import (
     B_LAST_HEAP_GOAL_BYTES,
     B_LAST_HEAP_INUSE_BYTES,
     B_LEFTOVER_SWEEP_CYCLES,
-    B_MARK_WORK_END_CYCLES,
     B_STOP_WAIT_CYCLES,
     C_BG_SCAN_CREDIT,
     C_CYC_ASSIST_CYCLES,
@@ -110,6 +109,7 @@ from gcsim.engine.state import (
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
+    C_MARK_WORK_END_CYCLES,
     C_N_CYCLE_RECORDS,
     C_N_SPAN_RECORDS,
     C_NOW_CYCLES,
@@ -278,17 +278,21 @@ def revise_assist_ratio(st, rp):
 
 
 @kernel
-def _stop_the_world(st, P, t_stw):
+def _stop_the_world(st, P, t_stw, gc_work_end):
     """stopTheWorldWithSema from ``t_stw``: return when the last P has stopped.
 
-    A P stops at its next safe point, the end of the step it is in (its
-    clock past the quantum boundary); the pause runs from ``t_stw`` until
-    then plus the fixed work (reference §2.10: pauses are measured from
-    "start stopping" to "world started").
+    A P stops at its next safe point, the end of the mutator step it is in
+    (its clock past the quantum boundary); the pause runs from ``t_stw``
+    until then plus the fixed work (reference §2.10: pauses are measured from
+    "start stopping" to "world started"). A clock at or before
+    ``gc_work_end`` is past the boundary because of mark work (a worker's
+    last object, an assist's quota) that in Go would have ended before mark
+    completion was reached: it is not waited for (its P restarts on its own
+    clock), or that GC time would count twice, as work and as pause.
     """
     t = t_stw
     for p in range(P):
-        if st.p_time[p] > t:
+        if st.p_time[p] > t and st.p_time[p] > gc_work_end:
             t = st.p_time[p]
     st.bg[B_STOP_WAIT_CYCLES] += t - t_stw
     return t
@@ -334,7 +338,7 @@ def gc_start(st, wl, rp, costs, forced):
         st.bg[B_LEFTOVER_SWEEP_CYCLES] += swept
     heap.sweep_pages_per_byte[0] = 0.0
     out_cost[0] = 0.0
-    t_stopped = _stop_the_world(st, P, t_stw)
+    t_stopped = _stop_the_world(st, P, t_stw, -1)
     c[C_CYC_START] = t_stw
 
     stw1 = t_stopped - t_stw + int(costs.stw_sweep_term + P * costs.stw_per_p)
@@ -348,7 +352,7 @@ def gc_start(st, wl, rp, costs, forced):
     c[C_CYC_ASSIST_CYCLES] = 0
     c[C_CYC_BG_CYCLES] = 0
     c[C_CYC_IDLE_CYCLES] = 0
-    st.bg[B_MARK_WORK_END_CYCLES] = 0
+    c[C_MARK_WORK_END_CYCLES] = 0
     for p in range(P):
         st.p_assist_bytes[p] = 0
         st.p_frac_cycles[p] = 0
@@ -380,7 +384,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c = st.counters
     P = rp.gomaxprocs
     now = c[C_NOW_CYCLES]
-    t_stopped = _stop_the_world(st, P, now)
+    t_stopped = _stop_the_world(st, P, now, c[C_MARK_WORK_END_CYCLES])
     stw2 = t_stopped - now + int(costs.stw_mark_term + P * costs.stw_per_p)
     heap_live_end = c[C_HEAP_LIVE_BYTES]
     heap_marked = c[C_HEAP_MARKED_BYTES]
@@ -488,8 +492,8 @@ def mark_worker(st, wl, costs, p, budget_cycles, idle):
     the P's clock; return the cycles used.
 
     A slice can run past its budget by one object (an oblet: up to 128 KiB
-    of scan work); mark termination waits for the slice that ends last
-    (``B_MARK_WORK_END_CYCLES``), as Go's completion waits for its workers.
+    of scan work); ``C_MARK_WORK_END_CYCLES`` keeps the latest end, so that
+    mark termination does not count that overrun as a wait for the P.
     Its scan work becomes background credit that assists can steal, whatever
     its mode (gcFlushBgCredit). ``idle`` marks an idle-priority worker
     (procs.py): its CPU is the cycle's idle time, outside GCCPUFraction.
@@ -508,8 +512,8 @@ def mark_worker(st, wl, costs, p, budget_cycles, idle):
         c[C_CYC_BG_CYCLES] += used
         c[C_GC_CPU_CYCLES] += used
     st.p_time[p] += used
-    if st.p_time[p] > st.bg[B_MARK_WORK_END_CYCLES]:
-        st.bg[B_MARK_WORK_END_CYCLES] = st.p_time[p]
+    if st.p_time[p] > c[C_MARK_WORK_END_CYCLES]:
+        c[C_MARK_WORK_END_CYCLES] = st.p_time[p]
     return used
 
 

@@ -53,7 +53,6 @@ from gcsim.engine.state import (
     B_BG_SWEEP_CYCLES,
     B_IDLE_MARK_CYCLES,
     B_IDLE_WORKERS,
-    B_MARK_WORK_END_CYCLES,
     C_ALLOCS,
     C_ASSIST_PARKED,
     C_CYC_ASSIST_CYCLES,
@@ -65,6 +64,7 @@ from gcsim.engine.state import (
     C_HEAP_GOAL_BYTES,
     C_HEAP_LIVE_BYTES,
     C_IN_QUANTUM,
+    C_MARK_WORK_END_CYCLES,
     C_MUTATOR_CYCLES,
     C_N_CYCLE_RECORDS,
     C_N_SLOTS_USED,
@@ -188,6 +188,22 @@ def _room_status(c, spans, slot_span, page_span, rp):
     if c[C_PAGES_MAPPED] + k * (rp.max_request_pages + HEAP_GROW_PAGES_) > page_span.shape[0]:
         return ST_GROW_PAGES
     return ST_OK
+
+
+@hot_kernel
+def _runs_goroutine(p, P, dedicated, mutator_procs, marking):
+    """Whether P ``p`` has one of the workload's ``mutator_procs`` goroutines to run.
+
+    Outside mark they sit on Ps 0..mutator_procs-1. During mark the dedicated
+    workers own Ps 0..dedicated-1 and Go's scheduler runs the goroutines on
+    the other Ps first; only goroutines that find no such P wait for a
+    dedicated P (which runs them once its worker has no work left).
+    """
+    if not marking:
+        return p < mutator_procs
+    if p >= dedicated:
+        return p < dedicated + mutator_procs
+    return p < mutator_procs - (P - dedicated)
 
 
 @kernel
@@ -329,7 +345,12 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, p, q_end, c, fstate, p_assist_by
             retire_site(site_cdf, site_weight, site_tab, site_allocs)
         cost = max(1, int(out_cost[0] + 0.5))
         p_time[p] += cost
-        c[C_MUTATOR_CYCLES] += cost - (c[C_CYC_ASSIST_CYCLES] - assist0)
+        assisted = c[C_CYC_ASSIST_CYCLES] - assist0
+        c[C_MUTATOR_CYCLES] += cost - assisted
+        if assisted > 0 and p_time[p] > c[C_MARK_WORK_END_CYCLES]:
+            # A clock past the boundary because of an assist is GC work, not a P
+            # that mark termination waits for (gccycle._stop_the_world).
+            c[C_MARK_WORK_END_CYCLES] = p_time[p]
         if parked:
             # Still in debt with no work to do: wait on the assist queue until
             # marking ends (at the next quantum boundary); the P is idle meanwhile.
@@ -400,7 +421,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 return ST_RECORDS_FULL
             update_limiter(st, rp)
             if c[C_PHASE] == PHASE_MARK:
-                if not mark_work_left(c) and now >= st.bg[B_MARK_WORK_END_CYCLES]:
+                if not mark_work_left(c):
                     gc_mark_termination(st, wl, rp, costs, 0)
                     continue
                 revise_assist_ratio(st, rp)
@@ -433,11 +454,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     and st.p_worker_quantum[p] != q_end):
                 st.p_worker_quantum[p] = q_end
                 # Background workers: a dedicated one owns its P while there is work;
-                # a fractional one takes fractional_goal of each P's quantum. The
-                # dedicated workers own the last Ps: a P that has no goroutine of its
-                # own takes one first, as Go's scheduler runs the displaced goroutine
-                # on an idle P.
-                dedicated = p >= P - rp.dedicated_workers
+                # a fractional one takes fractional_goal of each P's quantum.
+                dedicated = p < rp.dedicated_workers
                 if dedicated:
                     budget = q_end - st.p_time[p]
                 else:
@@ -454,7 +472,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             if p == P - 1:
                 st.p_time[p] += scavenge_background(heap, c, st.bg, costs, P, q_end,
                                                     rp.quantum_cycles)
-            if p >= rp.mutator_procs:
+            if not _runs_goroutine(p, P, rp.dedicated_workers, rp.mutator_procs,
+                                   c[C_PHASE] == PHASE_MARK):
                 idle_p_quantum(st, wl, rp, costs, p, q_end)
                 continue
             status = run_p_quantum(

@@ -149,7 +149,8 @@ C_SCAV_SEARCH_PAGE = 74  # no free unreleased page at or above it (the scavenger
 C_SCAV_PENDING_PAGES = 75  # pages heap growth asks the allocating goroutine to scavenge
 C_SCAV_GROW_PAGES = 76  # pages released by allocation-time scavenging (heap growth) since start
 C_SCAV_ASSIST_CYCLES = 77  # allocation-time scavenging CPU since start
-N_COUNTERS = 78
+C_MARK_WORK_END_CYCLES = 78  # latest P clock a worker slice or assist ended at, this cycle
+N_COUNTERS = 79
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -229,6 +230,7 @@ COUNTER_NAMES = (
     "C_SCAV_PENDING_PAGES",
     "C_SCAV_GROW_PAGES",
     "C_SCAV_ASSIST_CYCLES",
+    "C_MARK_WORK_END_CYCLES",
 )
 
 # float64 pacer state (index with F_*)
@@ -354,8 +356,7 @@ B_SCAV_TICK = 10  # last quantum end the background scavenger was paced for
 B_SCAV_BG_PAGES = 11  # pages released by the background scavenger since start
 B_SCAV_BG_CYCLES = 12  # background scavenger CPU since start
 B_SCAV_BG_CHUNKS = 13  # 64 KiB scavenge quanta the background scavenger ran
-B_MARK_WORK_END_CYCLES = 14  # latest end of a mark worker's slice this cycle (P clock)
-N_B = 15
+N_B = 14
 B_NAMES = (
     "B_IDLE_MARK_CYCLES",
     "B_IDLE_WORKERS",
@@ -371,7 +372,6 @@ B_NAMES = (
     "B_SCAV_BG_PAGES",
     "B_SCAV_BG_CYCLES",
     "B_SCAV_BG_CHUNKS",
-    "B_MARK_WORK_END_CYCLES",
 )
 
 
