@@ -53,6 +53,7 @@ from gcsim.engine.state import (
     B_BG_SWEEP_CYCLES,
     B_IDLE_MARK_CYCLES,
     B_IDLE_WORKERS,
+    B_SCAV_LIMIT_GOAL_BYTES,
     C_ALLOCS,
     C_ASSIST_PARKED,
     C_CYC_ASSIST_CYCLES,
@@ -86,6 +87,7 @@ from gcsim.engine.state import (
     LIFE_EXPONENTIAL,
     LIFE_FIFO,
     LIFE_IMMORTAL,
+    NO_GOAL_BYTES,
     PHASE_MARK,
     PHASE_OFF,
     REF_CHILD,
@@ -469,12 +471,16 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     used = mark_worker(st, wl, costs, p, budget, False)
                     if not dedicated:
                         st.p_frac_cycles[p] += used
-            if p == P - 1:
+            # The calls below are guarded so that a quantum with nothing for them
+            # does not pay for passing the state tuples (~1 us a call).
+            if p == P - 1 and (c[C_SCAV_GOAL_BYTES] != NO_GOAL_BYTES
+                               or st.bg[B_SCAV_LIMIT_GOAL_BYTES] != NO_GOAL_BYTES):
                 st.p_time[p] += scavenge_background(heap, c, st.bg, costs, P, q_end,
                                                     rp.quantum_cycles)
             if not _runs_goroutine(p, P, rp.dedicated_workers, rp.mutator_procs,
                                    c[C_PHASE] == PHASE_MARK):
-                idle_p_quantum(st, wl, rp, costs, p, q_end)
+                if st.p_time[p] < q_end:
+                    idle_p_quantum(st, wl, rp, costs, p, q_end)
                 continue
             status = run_p_quantum(
                 heap, st.gc, wl, rp, tab, costs, p, q_end, c, st.fstate, st.p_assist_bytes,
@@ -487,6 +493,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 wl.choice_cdf, wl.ref_kind, wl.ref_site)
             if status != ST_OK:
                 return status
-            idle_p_quantum(st, wl, rp, costs, p, q_end)
+            if st.p_time[p] < q_end:
+                idle_p_quantum(st, wl, rp, costs, p, q_end)
         c[C_IN_QUANTUM] = 0
         c[C_NOW_CYCLES] = q_end

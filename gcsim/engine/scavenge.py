@@ -63,6 +63,7 @@ from gcsim.engine.state import (
     C_SCAV_PENDING_PAGES,
     C_SCAV_SEARCH_PAGE,
     C_UNSWEPT_SPANS,
+    NO_GOAL_BYTES,
 )
 
 PAGE_BYTES_ = 8192
@@ -81,15 +82,15 @@ def retained_bytes(c):
 
 @kernel
 def scavenge_goal(last_heap_inuse_bytes, heap_goal_bytes, last_heap_goal_bytes, retained):
-    """gcPaceScavenger's GOGC goal in bytes, or -1 when there is none (or it is met)."""
+    """gcPaceScavenger's GOGC goal in bytes, or NO_GOAL_BYTES when there is none (or it is met)."""
     if last_heap_goal_bytes <= 0:
-        return -1
+        return NO_GOAL_BYTES
     ratio = heap_goal_bytes / last_heap_goal_bytes
     goal = int(last_heap_inuse_bytes * ratio)
     goal += goal // (100 // RETAIN_EXTRA_PERCENT)
     goal = (goal + PHYS_PAGE_BYTES - 1) // PHYS_PAGE_BYTES * PHYS_PAGE_BYTES
     if retained <= goal or retained - goal < PHYS_PAGE_BYTES:
-        return -1
+        return NO_GOAL_BYTES
     return goal
 
 
@@ -97,7 +98,7 @@ def scavenge_goal(last_heap_inuse_bytes, heap_goal_bytes, last_heap_goal_bytes, 
 def pace_scavenger(c, bg, memory_limit_bytes, heap_goal_bytes):
     """gcPaceScavenger, at the commit after mark termination (both goals)."""
     retained = retained_bytes(c)
-    bg[B_SCAV_LIMIT_GOAL_BYTES] = -1
+    bg[B_SCAV_LIMIT_GOAL_BYTES] = NO_GOAL_BYTES
     if memory_limit_bytes >= 0:
         limit_goal = int(memory_limit_bytes * (1.0 - REDUCE_EXTRA_PERCENT / 100.0))
         if retained > limit_goal:
@@ -105,6 +106,8 @@ def pace_scavenger(c, bg, memory_limit_bytes, heap_goal_bytes):
     c[C_SCAV_GOAL_BYTES] = scavenge_goal(
         bg[B_LAST_HEAP_INUSE_BYTES], heap_goal_bytes, bg[B_LAST_HEAP_GOAL_BYTES], retained
     )
+    if c[C_SCAV_GOAL_BYTES] == NO_GOAL_BYTES and bg[B_SCAV_LIMIT_GOAL_BYTES] == NO_GOAL_BYTES:
+        bg[B_SCAV_CREDIT_CYCLES] = 0  # both goals met: the scavenger parks
 
 
 @kernel
@@ -113,10 +116,10 @@ def _excess_pages(c, bg):
     retained = retained_bytes(c)
     excess = 0
     goal = c[C_SCAV_GOAL_BYTES]
-    if goal >= 0 and retained > goal:
+    if retained > goal:
         excess = retained - goal
     lim = bg[B_SCAV_LIMIT_GOAL_BYTES]
-    if lim >= 0 and retained - lim > excess:
+    if retained - lim > excess:
         excess = retained - lim
     return (excess + PAGE_BYTES_ - 1) // PAGE_BYTES_
 
@@ -161,7 +164,7 @@ def note_growth(c, grow_pages):
     allocSpan tests retained + growth > goal.
     """
     goal = c[C_SCAV_GOAL_BYTES]
-    if goal < 0:
+    if goal == NO_GOAL_BYTES:
         return
     over = retained_bytes(c) + grow_pages * PAGE_BYTES_ - goal
     if over <= 0:

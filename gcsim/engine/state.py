@@ -144,7 +144,7 @@ C_LIMITER_MARKING = 69  # marking was on during the window being accounted
 C_CYC_LIMITER_ON = 70  # the limiter was on at some point of the running cycle
 C_LIMITER_TICK = 71  # last quantum boundary the limiter looked at, cycles
 C_LIMITER_MARK_WALL = 72  # wall cycles with marking on in the current limiter window
-C_SCAV_GOAL_BYTES = 73  # scavenge.gcPercentGoal: retained-heap goal, -1 = none (met/disabled)
+C_SCAV_GOAL_BYTES = 73  # scavenge.gcPercentGoal: retained-heap goal, NO_GOAL_BYTES = none
 C_SCAV_SEARCH_PAGE = 74  # no free unreleased page at or above it (the scavenger searches down)
 C_SCAV_PENDING_PAGES = 75  # pages heap growth asks the allocating goroutine to scavenge
 C_SCAV_GROW_PAGES = 76  # pages released by allocation-time scavenging (heap growth) since start
@@ -337,6 +337,9 @@ class Records(NamedTuple):
     timeline: np.ndarray  # TIMELINE_DTYPE[cap]
 
 
+# A scavenger goal that is met or disabled (Go's ^uint64(0)); counters stay >= 0.
+NO_GOAL_BYTES = (1 << 63) - 1
+
 # --- background runtime work (procs.py, scavenge.py): int64 counters, index with B_* -------
 #
 # Kept apart from ``counters`` so that other engine features can add their own
@@ -351,7 +354,7 @@ B_LEFTOVER_SWEEP_CYCLES = 5  # gcStart's sweep of spans left unswept, since star
 B_LAST_HEAP_INUSE_BYTES = 6  # memstats.lastHeapInUse: HeapInuse at the last mark termination
 B_LAST_HEAP_GOAL_BYTES = 7  # gcController.lastHeapGoal: the goal in force as that cycle ended
 B_SCAV_CREDIT_CYCLES = 8  # CPU the paced background scavenger may still spend
-B_SCAV_LIMIT_GOAL_BYTES = 9  # scavenge.memoryLimitGoal: mapped-ready goal, -1 = none
+B_SCAV_LIMIT_GOAL_BYTES = 9  # scavenge.memoryLimitGoal: mapped-ready goal, NO_GOAL_BYTES = none
 B_SCAV_TICK = 10  # last quantum end the background scavenger was paced for
 B_SCAV_BG_PAGES = 11  # pages released by the background scavenger since start
 B_SCAV_BG_CYCLES = 12  # background scavenger CPU since start
@@ -569,13 +572,13 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
 
 def _new_counters() -> np.ndarray:
     c = np.zeros(N_COUNTERS, dtype=np.int64)
-    c[C_SCAV_GOAL_BYTES] = -1  # disabled until the first GC ends (gcPaceScavenger)
+    c[C_SCAV_GOAL_BYTES] = NO_GOAL_BYTES  # disabled until the first GC ends (gcPaceScavenger)
     return c
 
 
 def _new_bg() -> np.ndarray:
     bg = np.zeros(N_B, dtype=np.int64)
-    bg[B_SCAV_LIMIT_GOAL_BYTES] = -1
+    bg[B_SCAV_LIMIT_GOAL_BYTES] = NO_GOAL_BYTES
     return bg
 
 

@@ -26,6 +26,7 @@ from gcsim.engine.state import (
     C_SWEEP_CYCLES,
     C_TINY_ALLOCS,
     C_TOTAL_ALLOC_BYTES,
+    NO_GOAL_BYTES,
 )
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.metrics.fragmentation import class_occupancy, fragmentation_summary
@@ -150,7 +151,9 @@ def timeline_table(tl: np.ndarray, clock_hz: float) -> dict[str, np.ndarray]:
         "trigger_bytes": tl["trigger_bytes"],
         "heap_sys_bytes": tl["heap_sys_bytes"],
         "heap_released_bytes": tl["heap_released_bytes"],
-        "scavenge_goal_bytes": tl["scavenge_goal_bytes"],
+        # -1: no goal (met, or before the first GC); the engine's NO_GOAL_BYTES.
+        "scavenge_goal_bytes": np.where(tl["scavenge_goal_bytes"] == NO_GOAL_BYTES, -1,
+                                        tl["scavenge_goal_bytes"]),
         "phase": PHASE_NAMES[tl["phase"]],
         "num_gc": tl["num_gc"],
         "allocs": tl["allocs"],

@@ -33,12 +33,12 @@ def test_goal_is_last_heap_inuse_scaled_plus_ten_percent() -> None:
     # 40 MiB in use at mark termination, goal unchanged, 60 MiB retained -> 44 MiB.
     assert scavenge_goal(40 * MiB, 80 * MiB, 80 * MiB, 60 * MiB) == 44 * MiB
     # The goal doubled: retain twice as much (88 MiB): met at 60 MiB retained.
-    assert scavenge_goal(40 * MiB, 160 * MiB, 80 * MiB, 60 * MiB) == -1
+    assert scavenge_goal(40 * MiB, 160 * MiB, 80 * MiB, 60 * MiB) == S.NO_GOAL_BYTES
     # Rounded up to a physical page: 1_000_001 B -> 1_100_001 -> 1_101_824 (269 x 4 KiB).
     assert scavenge_goal(1_000_001, 1, 1, 10 * MiB) == 269 * 4096
     # Within one physical page of the goal counts as met; before the first GC: none.
-    assert scavenge_goal(40 * MiB, 1, 1, 44 * MiB + 4095) == -1
-    assert scavenge_goal(40 * MiB, 1, 0, 60 * MiB) == -1
+    assert scavenge_goal(40 * MiB, 1, 1, 44 * MiB + 4095) == S.NO_GOAL_BYTES
+    assert scavenge_goal(40 * MiB, 1, 0, 60 * MiB) == S.NO_GOAL_BYTES
 
 
 def _free_heap(n_pages: int) -> S.State:
@@ -68,6 +68,7 @@ def test_background_scavenger_paces_to_one_percent_and_stops_at_the_goal() -> No
     bg[S.B_LAST_HEAP_INUSE_BYTES] = 2 * MiB
     bg[S.B_LAST_HEAP_GOAL_BYTES] = 4 * MiB
     pace_scavenger(c, bg, -1, 4 * MiB)
+    assert bg[S.B_SCAV_LIMIT_GOAL_BYTES] == S.NO_GOAL_BYTES
     goal = 2 * MiB + 2 * MiB // 10
     goal = -(-goal // 4096) * 4096
     assert c[S.C_SCAV_GOAL_BYTES] == goal
@@ -116,7 +117,7 @@ def test_growth_past_the_goal_scavenges_min_of_growth_and_overage() -> None:
     assert c[S.C_PAGES_RELEASED] == 24
     assert c[S.C_SCAV_GROW_PAGES] == 24
     assert out[0] == pytest.approx(24 * costs.scavenge_page)
-    c[S.C_SCAV_GOAL_BYTES] = -1
+    c[S.C_SCAV_GOAL_BYTES] = S.NO_GOAL_BYTES
     note_growth(c, 512)
     assert c[S.C_SCAV_PENDING_PAGES] == 0
 
