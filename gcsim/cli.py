@@ -22,6 +22,8 @@ Subcommands:
   (gcsim/pacercmd.py).
 - ``gcsim pool CONFIG [--out DIR]``: a workload with and without its
   sync.Pools, compared (gcsim/poolcmd.py).
+- ``gcsim fragmentation DIR [--top N]``: HeapInuse - HeapAlloc per size class
+  of a results folder (its fragmentation.csv), worst classes first.
 - ``gcsim cache clear``: drop Numba's compiled-kernel cache (after editing a
   kernel that another file calls, see STYLE.md §2).
 
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", default="table", help="table (Go's layout) or csv")
     sc.add_argument("--classic", action="store_true",
                     help="objects per span of a GOEXPERIMENT=nogreenteagc build")
+
+    fr = sub.add_parser("fragmentation",
+                        help="per-size-class fragmentation (HeapInuse - HeapAlloc) of a run")
+    fr.add_argument("results", help="a results folder written by gcsim run")
+    fr.add_argument("--top", type=int, default=None, help="only the N worst classes")
 
     c = sub.add_parser("cache", help="manage the compiled-kernel cache")
     c.add_argument("action", choices=["clear"])
@@ -123,6 +130,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         t = s["pool"]["total"]
         print(f"  sync.Pool: {t['gets']:,} Gets, hit rate {100 * s['pool_hit_rate']:.2f} %, "
               f"{t['new_calls']:,} New() calls, {t['dropped_per_gc']:.1f} dropped per GC")
+    fr = s["fragmentation"]
+    print(f"  at the end: HeapInuse - HeapAlloc = {fr['frag_bytes'] / 2**20:.2f} MiB "
+          f"({100 * fr['frag_fraction']:.1f} %), HeapReleased "
+          f"{s['background']['heap_released_bytes'] / 2**20:.2f} MiB "
+          f"(gcsim fragmentation {folder} for the per-class table)")
     if result.fatal:
         # The run died as Go would: print Go's lines and exit with Go's status.
         f = result.fatal
@@ -130,6 +142,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"goroutine {f['goroutine']} (group {f['group']!r}) at depth {f['depth']}; "
               f"see {folder / 'fatal_error.txt'}", file=sys.stderr)
         return int(f["exit_status"])
+    return 0
+
+
+def cmd_fragmentation(args: argparse.Namespace) -> int:
+    import csv
+
+    import numpy as np
+
+    from gcsim.metrics.fragmentation import COLUMNS, format_fragmentation
+
+    path = Path(args.results) / "fragmentation.csv"
+    if not path.is_file():
+        raise GcsimError(f"{path}: no such file (is {args.results} a gcsim run's results "
+                         "folder, written by this version?)")
+    if args.top is not None and args.top < 1:
+        raise GcsimError(f"--top: {args.top} is not a positive number of rows")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    t = {k: np.array([float(r[k]) if k == "frag_fraction" else int(r[k]) for r in rows])
+         for k in COLUMNS}
+    sys.stdout.write(format_fragmentation(t, args.top))
     return 0
 
 
@@ -210,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"run": cmd_run, "sizeclasses": cmd_sizeclasses, "cache": cmd_cache,
                 "trace": cmd_trace, "validate": cmd_validate, "calibrate": cmd_calibrate,
                 "sweep": cmd_sweep, "plot": cmd_plot, "report": cmd_report,
-                "pacer-scenarios": cmd_pacer_scenarios, "pool": cmd_pool}
+                "pacer-scenarios": cmd_pacer_scenarios, "pool": cmd_pool,
+                "fragmentation": cmd_fragmentation}
     try:
         return handlers[args.cmd](args)
     except GcsimError as e:

@@ -407,6 +407,11 @@ class WorkloadConfig:
     ----------
     compute_ns_per_alloc : float
         Mutator compute between two allocations of one goroutine, >= 0.
+    mutator_procs : int or None
+        How many Ps have an allocating goroutine to run (one each), 1..256;
+        None ("all", the default) = every P. The other Ps are idle: Go runs
+        idle-priority mark workers, the background sweeper and the scavenger
+        there. More than GOMAXPROCS means all of them.
     globals_bytes : int
         Data+BSS scanned as GC roots (Go's globalsScan). Default: a small
         go1.27.3 linux/amd64 program's (reference/go-runtime.md §3.2).
@@ -421,6 +426,7 @@ class WorkloadConfig:
     """
 
     compute_ns_per_alloc: float = 0.0
+    mutator_procs: int | None = None
     globals_bytes: int = 158_154
     sites: tuple[SiteConfig, ...]
     rates: RatesConfig | None = None
@@ -703,8 +709,8 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
     )
 
 
-_WORKLOAD_KEYS = ("compute_ns_per_alloc", "globals_bytes", "sites", "rates", "pools",
-                  "goroutines")
+_WORKLOAD_KEYS = ("compute_ns_per_alloc", "mutator_procs", "globals_bytes", "sites", "rates",
+                  "pools", "goroutines")
 _RATES_KEYS = ("step_s", "compute_ns_per_alloc", "site_weights")
 _SITE_KEYS = (
     "name",
@@ -746,6 +752,7 @@ def _parse_workload(t: dict[str, Any]) -> WorkloadConfig:
         compute_ns_per_alloc=_req_num(
             t.get("compute_ns_per_alloc", 0.0), "workload.compute_ns_per_alloc", 0.0
         ),
+        mutator_procs=_mutator_procs(t.get("mutator_procs", "all")),
         globals_bytes=globals_bytes,
         sites=sites,
         rates=rates,
@@ -769,6 +776,12 @@ def _parse_rates(t: dict[str, Any], sites: tuple[SiteConfig, ...]) -> RatesConfi
             raise _unknown_key(key, name, name, names, "the name of a site")
         weights.append((name, parse_stream(raw, key)))
     return RatesConfig(step_s=step_s, compute_ns_per_alloc=compute, site_weights=tuple(weights))
+def _mutator_procs(value: Any) -> int | None:
+    if value == "all":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 256:
+        raise ConfigError("workload.mutator_procs", value, "an integer 1..256 or 'all'")
+    return value
 
 
 def _parse_site(t: dict[str, Any], key: str) -> SiteConfig:
@@ -1339,6 +1352,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {
             "compute_ns_per_alloc": _f(w.compute_ns_per_alloc),
+            "mutator_procs": "all" if w.mutator_procs is None else w.mutator_procs,
             "globals_bytes": w.globals_bytes,
             "sites": [_site_to_dict(s) for s in w.sites],
             **({"pools": pools_to_dict(w.pools)} if w.pools else {}),

@@ -26,6 +26,7 @@ import numpy as np
 import gcsim
 from gcsim.config import config_hash, dump_config
 from gcsim.metrics import summary as M
+from gcsim.metrics.fragmentation import class_occupancy, fragmentation_table
 from gcsim.run import RunResult
 
 GO_SEMANTICS = "go1.27.3"
@@ -38,7 +39,8 @@ def collector_description(result: RunResult) -> str:
         "concurrent mark: 25 % background workers, assists, hybrid write barrier"
         + ("" if rt.write_barrier else " (write barrier OFF)"))
     marker = "Green Tea" if rt.greentea else "classic (nogreenteagc)"
-    return f"{mark}; {marker} marking costs; lazy + proportional sweep; {rt.pacer} pacer"
+    return (f"{mark}; {marker} marking costs; idle-priority marking on idle Ps; lazy, "
+            f"proportional and background sweep; background scavenger; {rt.pacer} pacer")
 
 
 def _json(obj: Any) -> str:
@@ -114,6 +116,7 @@ def write_run(result: RunResult, out_dir: str | os.PathLike[str], *,
         "cycles.csv": _csv(M.cycle_table(result.cycles, hz, P)),
         "timeline.csv": _csv(M.timeline_table(result.timeline, hz)),
         "memstats.json": _json(M.memstats(result)),
+        "fragmentation.csv": _csv(fragmentation_table(class_occupancy(result.spans))),
         "summary.json": _json(M.summary(result)),
         "provenance.json": _json(provenance(result, argv)),
     }

@@ -59,10 +59,19 @@ class RunResult:
     end_cycles: int = 0
     extra: dict[str, object] = field(default_factory=dict)
     fatal: dict[str, object] | None = None  # how the run died (stack overflow), as Go reports it
+    # Final span records (SPAN_DTYPE, every record ever created; free ones have
+    # state SPAN_FREE): per-class occupancy and fragmentation.
+    spans: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=S.SPAN_DTYPE))
+    # Final background-work counters (int64[N_B], index with state.B_*).
+    bg: np.ndarray = field(default_factory=lambda: np.zeros(S.N_B, dtype=np.int64))
 
     def counter(self, name: str) -> int:
         """A final counter by its ``C_*`` name."""
         return int(self.counters[S.COUNTER_NAMES.index(name)])
+
+    def bg_counter(self, name: str) -> int:
+        """A final background-work counter by its ``B_*`` name."""
+        return int(self.bg[S.B_NAMES.index(name)])
 
 
 def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassTables, S.Costs]:
@@ -188,6 +197,8 @@ def simulate(cfg: Config, progress: Callable[[float], None] | None = None, *,
         extra={"stacks": stack_stats(cfg, st.stk, c),
                **({"pool_counters": st.pool.counters.copy()} if cfg.workload.pools else {})},
         fatal=fatal,
+        spans=st.heap.spans[: int(c[S.C_N_SPAN_RECORDS])].copy(),
+        bg=st.bg.copy(),
     )
 
 

@@ -27,8 +27,12 @@ With ``gcstoptheworld = 1`` (``run_gc_cycle_stw``) step 2 runs with the world
 stopped: every P marks, the mark phase is part of the pause, and its wall time
 is the work divided over GOMAXPROCS.
 
-Pause lengths are the cost table's fixed parts plus a per-P part for stopping
-and restarting each P. Simplifications: the ragged barrier of mark
+Pause lengths are the work done inside each pause: the wait for every P to
+reach a safe point (the end of the step each is in), the cost table's fixed
+part, and a per-P part for stopping and restarting each P. Spans the last
+cycle left unswept are swept just before sweep termination by the P that
+reached the boundary first, as gcStart's sweep loop does (and finishsweep_m
+then finds none left). Simplifications: the ragged barrier of mark
 completion is the quantum boundary (at most one quantum late); a parked
 assist waits for mark termination rather than for background credit.
 """
@@ -62,8 +66,14 @@ from gcsim.engine.pacer import (
     trigger_ratio_update_go15,
 )
 from gcsim.engine.pool import pool_cleanup_and_roots
+from gcsim.engine.scavenge import pace_scavenger
 from gcsim.engine.stacks import stacks_mark_start, stacks_mark_termination
 from gcsim.engine.state import (
+    B_IDLE_MARK_CYCLES,
+    B_LAST_HEAP_GOAL_BYTES,
+    B_LAST_HEAP_INUSE_BYTES,
+    B_LEFTOVER_SWEEP_CYCLES,
+    B_STOP_WAIT_CYCLES,
     C_BG_SCAN_CREDIT,
     C_CYC_ASSIST_CYCLES,
     C_CYC_BG_CYCLES,
@@ -101,6 +111,7 @@ from gcsim.engine.state import (
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
+    C_MARK_WORK_END_CYCLES,
     C_MAX_STACK_SCAN_BYTES,
     C_N_CYCLE_RECORDS,
     C_N_SPAN_RECORDS,
@@ -211,7 +222,9 @@ def update_limiter(st, rp):
     stw = c[C_TOTAL_STW_CPU_CYCLES] - c[C_LIMITER_SNAP_STW]
     gc_time = c[C_TOTAL_ASSIST_CYCLES] - c[C_LIMITER_SNAP_ASSIST] + stw
     gc_time += int(0.25 * c[C_LIMITER_MARK_WALL] * P)
-    total = window * P - (c[C_IDLE_CYCLES] - c[C_LIMITER_SNAP_IDLE])
+    # Idle Ps and idle-priority mark workers are both idle time to the limiter.
+    idle_now = c[C_IDLE_CYCLES] + st.bg[B_IDLE_MARK_CYCLES]
+    total = window * P - (idle_now - c[C_LIMITER_SNAP_IDLE])
     fill, on = limiter_update(c[C_LIMITER_FILL], rp.limiter_capacity_cycles, gc_time,
                               total - gc_time)
     c[C_LIMITER_FILL] = fill
@@ -220,7 +233,7 @@ def update_limiter(st, rp):
     c[C_LIMITER_MARK_WALL] = 0
     c[C_LIMITER_SNAP_ASSIST] = c[C_TOTAL_ASSIST_CYCLES]
     c[C_LIMITER_SNAP_STW] = c[C_TOTAL_STW_CPU_CYCLES]
-    c[C_LIMITER_SNAP_IDLE] = c[C_IDLE_CYCLES]
+    c[C_LIMITER_SNAP_IDLE] = idle_now
     if on and c[C_PHASE] == PHASE_MARK:
         c[C_CYC_LIMITER_ON] = 1
 
@@ -271,21 +284,70 @@ def revise_assist_ratio(st, rp):
 
 
 @kernel
+def _stop_the_world(st, P, t_stw, gc_work_end):
+    """stopTheWorldWithSema from ``t_stw``: return when the last P has stopped.
+
+    A P stops at its next safe point, the end of the mutator step it is in
+    (its clock past the quantum boundary); the pause runs from ``t_stw``
+    until then plus the fixed work (reference §2.10: pauses are measured from
+    "start stopping" to "world started"). A clock at or before
+    ``gc_work_end`` is past the boundary because of mark work (a worker's
+    last object, an assist's quota) that in Go would have ended before mark
+    completion was reached: it is not waited for (its P restarts on its own
+    clock), or that GC time would count twice, as work and as pause.
+    """
+    t = t_stw
+    for p in range(P):
+        if st.p_time[p] > t and st.p_time[p] > gc_work_end:
+            t = st.p_time[p]
+    st.bg[B_STOP_WAIT_CYCLES] += t - t_stw
+    return t
+
+
+@kernel
+def _start_the_world(st, P, t):
+    """startTheWorld at ``t``: every P resumes then (clocks never move backwards)."""
+    for p in range(P):
+        st.p_time[p] = max(st.p_time[p], t)
+    st.counters[C_NOW_CYCLES] = t
+
+
+@kernel
 def gc_start(st, wl, rp, costs, forced):
-    """gcStart + sweep termination (STW 1), at the current quantum boundary."""
+    """gcStart + sweep termination (STW 1), at the current quantum boundary.
+
+    Before stopping the world the goroutine that saw the trigger sweeps every
+    span the last cycle left unswept (gcStart's sweepone loop): gcsim runs it
+    on the P that reached the boundary first and charges it there. The pause
+    is the wait for the other Ps to stop plus the cost table's fixed and
+    per-P parts (finishsweep_m has nothing left to sweep after that loop).
+    """
     heap = st.heap
     gc = st.gc
     c = st.counters
     P = rp.gomaxprocs
+    now = c[C_NOW_CYCLES]
     out_cost = np.zeros(1)
-    c[C_CYC_START] = c[C_NOW_CYCLES]
     c[C_CYC_HEAP_LIVE_START] = c[C_HEAP_LIVE_BYTES]
     c[C_CYC_TRIGGER] = c[C_TRIGGER_BYTES]
     c[C_CYC_UNSWEPT] = c[C_UNSWEPT_SPANS]
     c[C_CYC_FORCED] = forced
-    finish_sweep(heap, c, costs, out_cost)
+    first = 0
+    for p in range(1, P):
+        if st.p_time[p] < st.p_time[first]:
+            first = p
+    t_stw = max(st.p_time[first], now)
+    if finish_sweep(heap, c, costs, out_cost) > 0:
+        swept = int(out_cost[0] + 0.5)
+        t_stw += swept
+        st.p_time[first] = t_stw
+        st.bg[B_LEFTOVER_SWEEP_CYCLES] += swept
+    heap.sweep_pages_per_byte[0] = 0.0
+    out_cost[0] = 0.0
+    t_stopped = _stop_the_world(st, P, t_stw, -1)
+    c[C_CYC_START] = t_stw
 
-    stw1 = int(costs.stw_sweep_term + P * costs.stw_per_p)
+    stw1 = t_stopped - t_stw + int(costs.stw_sweep_term + P * costs.stw_per_p)
     c[C_PHASE] = PHASE_MARK
     c[C_HEAP_MARKED_BYTES] = 0
     c[C_MARK_SCAN_WORK] = 0
@@ -296,6 +358,7 @@ def gc_start(st, wl, rp, costs, forced):
     c[C_CYC_ASSIST_CYCLES] = 0
     c[C_CYC_BG_CYCLES] = 0
     c[C_CYC_IDLE_CYCLES] = 0
+    c[C_MARK_WORK_END_CYCLES] = 0
     for p in range(P):
         st.p_assist_bytes[p] = 0
         st.p_frac_cycles[p] = 0
@@ -309,12 +372,8 @@ def gc_start(st, wl, rp, costs, forced):
     revise_assist_ratio(st, rp)
     c[C_GC_PENDING] = 0
 
-    # A P whose last step ran past the boundary joins the pause late; no P's
-    # clock ever moves backwards (that would count its overshoot twice).
-    t = c[C_NOW_CYCLES] + stw1
-    for p in range(P):
-        st.p_time[p] = max(st.p_time[p], c[C_NOW_CYCLES]) + stw1
-    c[C_NOW_CYCLES] = t
+    t = t_stw + stw1
+    _start_the_world(st, P, t)
     c[C_CYC_MARK_START] = t
     c[C_CYC_STW1_CYCLES] = stw1
     c[C_GC_CPU_CYCLES] += stw1 * P
@@ -333,7 +392,8 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c = st.counters
     P = rp.gomaxprocs
     now = c[C_NOW_CYCLES]
-    stw2 = int(costs.stw_mark_term + P * costs.stw_per_p)
+    t_stopped = _stop_the_world(st, P, now, c[C_MARK_WORK_END_CYCLES])
+    stw2 = t_stopped - now + int(costs.stw_mark_term + P * costs.stw_per_p)
     heap_live_end = c[C_HEAP_LIVE_BYTES]
     heap_marked = c[C_HEAP_MARKED_BYTES]
     goal_in_force = c[C_HEAP_GOAL_BYTES]
@@ -363,15 +423,18 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     for p in range(P):
         flush_mcache(heap, c, p)
     c[C_NUM_GC] += 1
+    # memstats.lastHeapInUse (gcMarkTermination) and lastHeapGoal (endCycle), before the
+    # commit moves the goal: the scavenger's goal scales one by the other's change.
+    st.bg[B_LAST_HEAP_INUSE_BYTES] = c[C_PAGES_INUSE] * PAGE_BYTES_
+    st.bg[B_LAST_HEAP_GOAL_BYTES] = goal_in_force
     c[C_SWEEP_DIST_MIN_TRIGGER] = c[C_HEAP_LIVE_BYTES] + SWEEP_MIN_HEAP_DISTANCE_BYTES
     commit_pacer(st, rp, False, 0)
     pace_sweeper(heap, c, c[C_PAGES_INUSE], c[C_TRIGGER_BYTES])
+    pace_scavenger(c, st.bg, rp.memory_limit_bytes, c[C_HEAP_GOAL_BYTES])
     c[C_GC_PENDING] = 0
 
     t_end = now + stw2
-    for p in range(P):
-        st.p_time[p] = max(st.p_time[p], now) + stw2
-    c[C_NOW_CYCLES] = t_end
+    _start_the_world(st, P, t_end)
     c[C_GC_CPU_CYCLES] += stw2 * P
     c[C_TOTAL_STW_CPU_CYCLES] += stw2 * P
 
@@ -434,10 +497,16 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
 
 
 @kernel
-def mark_worker(st, wl, costs, budget_cycles):
-    """A background worker's slice: drain up to ``budget_cycles``; return cycles used.
+def mark_worker(st, wl, costs, p, budget_cycles, idle):
+    """A background worker's slice on P ``p``: drain up to ``budget_cycles``, advance
+    the P's clock; return the cycles used.
 
-    Its scan work becomes background credit that assists can steal.
+    A slice can run past its budget by one object (an oblet: up to 128 KiB
+    of scan work); ``C_MARK_WORK_END_CYCLES`` keeps the latest end, so that
+    mark termination does not count that overrun as a wait for the P.
+    Its scan work becomes background credit that assists can steal, whatever
+    its mode (gcFlushBgCredit). ``idle`` marks an idle-priority worker
+    (procs.py): its CPU is the cycle's idle time, outside GCCPUFraction.
     """
     c = st.counters
     out_cost = np.zeros(1)
@@ -446,8 +515,15 @@ def mark_worker(st, wl, costs, budget_cycles):
                     out_cost)
     c[C_BG_SCAN_CREDIT] += scan_work_done(c) - w0
     used = int(out_cost[0] + 0.5)
-    c[C_CYC_BG_CYCLES] += used
-    c[C_GC_CPU_CYCLES] += used
+    if idle:
+        c[C_CYC_IDLE_CYCLES] += used
+        st.bg[B_IDLE_MARK_CYCLES] += used
+    else:
+        c[C_CYC_BG_CYCLES] += used
+        c[C_GC_CPU_CYCLES] += used
+    st.p_time[p] += used
+    if st.p_time[p] > c[C_MARK_WORK_END_CYCLES]:
+        c[C_MARK_WORK_END_CYCLES] = st.p_time[p]
     return used
 
 
@@ -524,6 +600,7 @@ def _finish_mark_blocking(st, wl, rp, costs):
     background = min(work, int(0.25 * mark_wall * P))
     c[C_CYC_BG_CYCLES] += background
     c[C_CYC_IDLE_CYCLES] += work - background
+    st.bg[B_IDLE_MARK_CYCLES] += work - background
     c[C_GC_CPU_CYCLES] += background
     c[C_NOW_CYCLES] += mark_wall
     gc_mark_termination(st, wl, rp, costs, 0)

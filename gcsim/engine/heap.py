@@ -15,6 +15,8 @@ What it models (go1.27.3; reference/go-runtime.md §1, §4.1)
 3. mheap hands out page runs address-ordered first fit and grows the arena
    in 512-page (4 MiB) steps; freshly mapped pages count as released
    (HeapReleased) until a span uses them (src/runtime/mheap.go ``grow``).
+   A growth past the scavenger's goal makes the allocating goroutine
+   release as many other free pages (gcsim.engine.scavenge).
 4. heapLive follows the runtime's lumpy accounting (§1.11): a refill adds the
    whole span minus the slots already in use, a large allocation adds its
    pages, and flushing an mcache takes back the slots never handed out.
@@ -39,6 +41,7 @@ import numpy as np
 from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gcsweeping import deduct_sweep_credit, sweep_span
 from gcsim.engine.mspan import list_pop, list_push, list_remove
+from gcsim.engine.scavenge import note_growth, scavenge_after_grow
 from gcsim.engine.state import (
     C_FREE_PAGE_HINT,
     C_GC_PENDING,
@@ -53,6 +56,7 @@ from gcsim.engine.state import (
     C_PAGES_MAPPED,
     C_PAGES_RELEASED,
     C_PHASE,
+    C_SCAV_PENDING_PAGES,
     C_SLOT_ALLOCS,
     C_SWEEPGEN,
     C_TINY_ALLOCS,
@@ -163,6 +167,7 @@ def alloc_pages(heap, c, npages):
         if c[C_PAGES_MAPPED] > c[C_MAX_PAGES_MAPPED]:
             c[C_MAX_PAGES_MAPPED] = c[C_PAGES_MAPPED]
         base = mapped - tail
+        note_growth(c, grow)
     released = 0
     for q in range(base, base + npages):
         released += heap.page_released[q]
@@ -370,6 +375,8 @@ def refill(heap, c, tab, costs, p, spanclass, out_cost):
         heap.mcache[p, spanclass] = -1
     out_cost[0] += costs.mcache_refill
     s = _cache_span(heap, c, tab, costs, spanclass, out_cost)
+    if c[C_SCAV_PENDING_PAGES] > 0:
+        scavenge_after_grow(heap, c, costs, out_cost)
     spans[s]["cached_by"] = p
     heap.mcache[p, spanclass] = s
     used = spans[s]["alloc_count"] * spans[s]["elemsize"]
@@ -412,6 +419,8 @@ def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
     deduct_sweep_credit(heap, c, costs, slot_bytes, out_cost)
     spanclass = 1 if noscan else 0
     s = alloc_span(heap, c, tab, spanclass, npages, 1, slot_bytes)
+    if c[C_SCAV_PENDING_PAGES] > 0:
+        scavenge_after_grow(heap, c, costs, out_cost)
     list_push(heap, spanclass, L_FULL_SWEPT, s)
     c[C_HEAP_LIVE_BYTES] += slot_bytes
     out_cost[0] += costs.large_alloc + costs.alloc_zero_per_byte * slot_bytes

@@ -10,8 +10,13 @@
    every P to reach a safe point); recompute the trigger when a memory limit
    is set (Go evaluates the memory-limit goal at every trigger test); write a
    timeline row when one is due.
-2. Each P, in index order, runs its mutator until its clock passes the end of
-   the quantum. One mutator step is: compute for ``compute_ns_per_alloc``,
+2. Each P, in index order, runs the GC worker it owes (dedicated, or
+   fractional while under its share), the last P the background scavenger's
+   paced share (scavenge.py), then its mutator, if the workload gives the P
+   one (``workload.mutator_procs``), until its clock passes the end of
+   the quantum; time left over (no goroutine, a parked assist, the run's
+   end) goes to idle-priority marking, the background sweeper or idling
+   (procs.py). One mutator step is: compute for ``compute_ns_per_alloc``,
    pick a site by weight, allocate its object (and the children its refs
    ask for), write its pointer slots, and publish it in the site's roots,
    which drops the reference it replaces. A P's clock may overshoot the
@@ -43,9 +48,15 @@ from gcsim.engine.gccycle import (
 from gcsim.engine.heap import NEED_LARGE, large_alloc, refill, try_malloc
 from gcsim.engine.mark import mark_work_left, shade
 from gcsim.engine.poolstep import pool_room, pool_step
+from gcsim.engine.procs import idle_p_quantum
 from gcsim.engine.rng import next_below, next_float
+from gcsim.engine.scavenge import scavenge_background
 from gcsim.engine.stacks import goroutine_step, stack_value, stacks_room_status
 from gcsim.engine.state import (
+    B_BG_SWEEP_CYCLES,
+    B_IDLE_MARK_CYCLES,
+    B_IDLE_WORKERS,
+    B_SCAV_LIMIT_GOAL_BYTES,
     C_ALLOCS,
     C_ASSIST_PARKED,
     C_COMPUTE_CYCLES,
@@ -57,8 +68,8 @@ from gcsim.engine.state import (
     C_HEAP_ALLOC_BYTES,
     C_HEAP_GOAL_BYTES,
     C_HEAP_LIVE_BYTES,
-    C_IDLE_CYCLES,
     C_IN_QUANTUM,
+    C_MARK_WORK_END_CYCLES,
     C_MUTATOR_CYCLES,
     C_N_CYCLE_RECORDS,
     C_N_SLOTS_USED,
@@ -73,11 +84,13 @@ from gcsim.engine.state import (
     C_PHASE,
     C_QUANTUM_END_CYCLES,
     C_RATE_STEP,
+    C_SCAV_GOAL_BYTES,
     C_STACK_PAGES,
     C_TRIGGER_BYTES,
     LIFE_EXPONENTIAL,
     LIFE_FIFO,
     LIFE_IMMORTAL,
+    NO_GOAL_BYTES,
     PHASE_MARK,
     PHASE_OFF,
     REF_CHILD,
@@ -163,6 +176,22 @@ def _room_status(c, spans, slot_span, page_span, rp):
     if c[C_PAGES_MAPPED] + k * (rp.max_request_pages + HEAP_GROW_PAGES_) > page_span.shape[0]:
         return ST_GROW_PAGES
     return ST_OK
+
+
+@hot_kernel
+def _runs_goroutine(p, P, dedicated, mutator_procs, marking):
+    """Whether P ``p`` has one of the workload's ``mutator_procs`` goroutines to run.
+
+    Outside mark they sit on Ps 0..mutator_procs-1. During mark the dedicated
+    workers own Ps 0..dedicated-1 and Go's scheduler runs the goroutines on
+    the other Ps first; only goroutines that find no such P wait for a
+    dedicated P (which runs them once its worker has no work left).
+    """
+    if not marking:
+        return p < mutator_procs
+    if p >= dedicated:
+        return p < dedicated + mutator_procs
+    return p < mutator_procs - (P - dedicated)
 
 
 @kernel
@@ -338,13 +367,15 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
             retire_site(site_cdf, site_weight, site_tab, site_allocs)
         cost = max(1, int(out_cost[0] + 0.5))
         p_time[p] += cost
-        c[C_MUTATOR_CYCLES] += cost - (c[C_CYC_ASSIST_CYCLES] - assist0)
+        assisted = c[C_CYC_ASSIST_CYCLES] - assist0
+        c[C_MUTATOR_CYCLES] += cost - assisted
+        if assisted > 0 and p_time[p] > c[C_MARK_WORK_END_CYCLES]:
+            # A clock past the boundary because of an assist is GC work, not a P
+            # that mark termination waits for (gccycle._stop_the_world).
+            c[C_MARK_WORK_END_CYCLES] = p_time[p]
         if parked:
             # Still in debt with no work to do: wait on the assist queue until
-            # marking ends (at the next quantum boundary).
-            if p_time[p] < q_end:
-                c[C_IDLE_CYCLES] += q_end - p_time[p]
-                p_time[p] = q_end
+            # marking ends (at the next quantum boundary); the P is idle meanwhile.
             c[C_ASSIST_PARKED] += 1
             break
     return ST_OK
@@ -369,6 +400,9 @@ def sample_timeline(st):
     tl[row]["allocs"] = c[C_ALLOCS]
     tl[row]["mutator_cycles"] = c[C_MUTATOR_CYCLES]
     tl[row]["gc_cpu_cycles"] = c[C_GC_CPU_CYCLES]
+    tl[row]["scavenge_goal_bytes"] = c[C_SCAV_GOAL_BYTES]
+    tl[row]["idle_mark_cycles"] = st.bg[B_IDLE_MARK_CYCLES]
+    tl[row]["bg_sweep_cycles"] = st.bg[B_BG_SWEEP_CYCLES]
     c[C_N_TIMELINE_RECORDS] = row + 1
 
 
@@ -444,6 +478,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     c[C_NEXT_SAMPLE_CYCLES] += rp.timeline_interval_cycles
             c[C_QUANTUM_END_CYCLES] = now + rp.quantum_cycles
             c[C_IN_QUANTUM] = 1
+            st.bg[B_IDLE_WORKERS] = 0
         q_end = c[C_QUANTUM_END_CYCLES]
         for p in range(P):
             if (c[C_PHASE] == PHASE_MARK and st.p_time[p] < q_end
@@ -451,7 +486,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 st.p_worker_quantum[p] = q_end
                 # Background workers: a dedicated one owns its P while there is work;
                 # a fractional one takes fractional_goal of each P's quantum.
-                if p < rp.dedicated_workers:
+                dedicated = p < rp.dedicated_workers
+                if dedicated:
                     budget = q_end - st.p_time[p]
                 else:
                     # Go schedules the fractional worker while the P's fractional
@@ -461,10 +497,20 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                     budget = rp.fractional_goal * elapsed - st.p_frac_cycles[p]
                     budget = min(budget, q_end - st.p_time[p])
                 if budget > 0 and mark_work_left(c):
-                    used = mark_worker(st, wl, costs, budget)
-                    st.p_time[p] += used
-                    if p >= rp.dedicated_workers:
+                    used = mark_worker(st, wl, costs, p, budget, False)
+                    if not dedicated:
                         st.p_frac_cycles[p] += used
+            # The calls below are guarded so that a quantum with nothing for them
+            # does not pay for passing the state tuples (~1 us a call).
+            if p == P - 1 and (c[C_SCAV_GOAL_BYTES] != NO_GOAL_BYTES
+                               or st.bg[B_SCAV_LIMIT_GOAL_BYTES] != NO_GOAL_BYTES):
+                st.p_time[p] += scavenge_background(heap, c, st.bg, costs, P, q_end,
+                                                    rp.quantum_cycles)
+            if not _runs_goroutine(p, P, rp.dedicated_workers, rp.mutator_procs,
+                                   c[C_PHASE] == PHASE_MARK):
+                if st.p_time[p] < q_end:
+                    idle_p_quantum(st, wl, rp, costs, p, q_end)
+                continue
             status = run_p_quantum(
                 heap, st.gc, wl, rp, tab, costs, st.pool, p, q_end, c, st.fstate,
                 st.p_assist_bytes,
@@ -478,5 +524,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 st.stk)
             if status != ST_OK:
                 return status
+            if st.p_time[p] < q_end:
+                idle_p_quantum(st, wl, rp, costs, p, q_end)
         c[C_IN_QUANTUM] = 0
         c[C_NOW_CYCLES] = q_end

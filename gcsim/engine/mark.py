@@ -20,6 +20,23 @@ never queued, as Go does for noscan spans).
 
 Costs come from the cost table, with the Green Tea or classic per-object and
 per-pointer entries chosen by the driver.
+
+Root jobs (gcPrepareMarkRoots / markroot). Go numbers its root jobs and
+workers claim them one at a time, so they spread over whichever workers and
+assists drain first, before any heap object: 3 fixed jobs (finalizers, dead
+Gs' stacks, cleanups; nothing to do in gcsim's programs), one job per 256 KiB
+block of data and of BSS, one per 512 pages of arena for span specials (no
+specials in gcsim: no work), then one per goroutine's stack. gcsim drains
+the globals the same way, one 256 KiB block per step of ``drain_mark_work``
+(each block charged ``mark_root_word`` per word), so a worker whose slice
+ends mid-roots leaves the remaining blocks to the next worker or assist.
+
+Hook for stack roots (goroutine stacks are another feature): a stack model
+queues one job per goroutine existing at mark start in ``mark_roots``, makes
+``mark_work_left`` true while any is unscanned, scans them in
+``drain_mark_work`` right after the globals (hi - sp bytes each, at
+``mark_root_word`` per word, shading the heap objects the frames point to),
+and adds the bytes to ``scan_work_done`` and the cycle's ``stack_scan_bytes``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,14 @@ is reused first, like Go's span sets (src/runtime/mspanset.go) popped by
 from __future__ import annotations
 
 from gcsim.engine._jit import kernel
-from gcsim.engine.state import C_FREE_PAGE_HINT, C_PAGES_INUSE, L_FREE_RECORDS, L_NONE, SPAN_FREE
+from gcsim.engine.state import (
+    C_FREE_PAGE_HINT,
+    C_PAGES_INUSE,
+    C_SCAV_SEARCH_PAGE,
+    L_FREE_RECORDS,
+    L_NONE,
+    SPAN_FREE,
+)
 
 
 @kernel
@@ -71,6 +78,8 @@ def free_span(heap, c, s):
     c[C_PAGES_INUSE] -= npages
     if base < c[C_FREE_PAGE_HINT]:
         c[C_FREE_PAGE_HINT] = base
+    if base + npages > c[C_SCAV_SEARCH_PAGE]:
+        c[C_SCAV_SEARCH_PAGE] = base + npages  # free, unreleased pages the scavenger may take
     spans[s]["state"] = SPAN_FREE
     spans[s]["alloc_count"] = 0
     spans[s]["freeindex"] = 0

@@ -159,7 +159,13 @@ C_STACK_WORK_LEFT = 76  # stack bytes (hi - sp) still to scan this cycle, bytes
 C_STACK_SCAN_DONE = 77  # stack scan work done this cycle, bytes (Go's units, §2.6)
 C_MAX_STACK_SCAN_BYTES = 78  # maxStackScan: allocated stack bytes of live goroutines
 C_STACK_SHRINK_COPY_BYTES = 79  # bytes copied by this cycle's shrinks, charged to the stack scan
-N_COUNTERS = 80
+C_SCAV_GOAL_BYTES = 80  # scavenge.gcPercentGoal: retained-heap goal, NO_GOAL_BYTES = none
+C_SCAV_SEARCH_PAGE = 81  # no free unreleased page at or above it (the scavenger searches down)
+C_SCAV_PENDING_PAGES = 82  # pages heap growth asks the allocating goroutine to scavenge
+C_SCAV_GROW_PAGES = 83  # pages released by allocation-time scavenging (heap growth) since start
+C_SCAV_ASSIST_CYCLES = 84  # allocation-time scavenging CPU since start
+C_MARK_WORK_END_CYCLES = 85  # latest P clock a worker slice or assist ended at, this cycle
+N_COUNTERS = 86
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -241,6 +247,12 @@ COUNTER_NAMES = (
     "C_STACK_SCAN_DONE",
     "C_MAX_STACK_SCAN_BYTES",
     "C_STACK_SHRINK_COPY_BYTES",
+    "C_SCAV_GOAL_BYTES",
+    "C_SCAV_SEARCH_PAGE",
+    "C_SCAV_PENDING_PAGES",
+    "C_SCAV_GROW_PAGES",
+    "C_SCAV_ASSIST_CYCLES",
+    "C_MARK_WORK_END_CYCLES",
 )
 
 # float64 pacer state (index with F_*)
@@ -304,6 +316,9 @@ TIMELINE_DTYPE = np.dtype(
         ("allocs", np.int64),
         ("mutator_cycles", np.int64),
         ("gc_cpu_cycles", np.int64),
+        ("scavenge_goal_bytes", np.int64),  # retained-heap goal of the scavenger, -1 = none
+        ("idle_mark_cycles", np.int64),  # idle-priority mark CPU since start
+        ("bg_sweep_cycles", np.int64),  # background sweeper CPU since start
     ]
 )
 
@@ -345,12 +360,54 @@ class Records(NamedTuple):
     timeline: np.ndarray  # TIMELINE_DTYPE[cap]
 
 
+# A scavenger goal that is met or disabled (Go's ^uint64(0)); counters stay >= 0.
+NO_GOAL_BYTES = (1 << 63) - 1
+
+# --- background runtime work (procs.py, scavenge.py): int64 counters, index with B_* -------
+#
+# Kept apart from ``counters`` so that other engine features can add their own
+# counters without renumbering these (and the reverse).
+
+B_IDLE_MARK_CYCLES = 0  # idle-priority mark worker CPU since start (not in GCCPUFraction)
+B_IDLE_WORKERS = 1  # idle mark workers started in the current quantum (<= max_idle_mark_workers)
+B_BG_SWEEP_CYCLES = 2  # background sweeper CPU since start (bgsweep on idle P time)
+B_BG_SWEEP_SPANS = 3  # spans swept by the background sweeper since start
+B_STOP_WAIT_CYCLES = 4  # STW time spent waiting for running Ps to stop, since start
+B_LEFTOVER_SWEEP_CYCLES = 5  # gcStart's sweep of spans left unswept, since start
+B_LAST_HEAP_INUSE_BYTES = 6  # memstats.lastHeapInUse: HeapInuse at the last mark termination
+B_LAST_HEAP_GOAL_BYTES = 7  # gcController.lastHeapGoal: the goal in force as that cycle ended
+B_SCAV_CREDIT_CYCLES = 8  # CPU the paced background scavenger may still spend
+B_SCAV_LIMIT_GOAL_BYTES = 9  # scavenge.memoryLimitGoal: mapped-ready goal, NO_GOAL_BYTES = none
+B_SCAV_TICK = 10  # last quantum end the background scavenger was paced for
+B_SCAV_BG_PAGES = 11  # pages released by the background scavenger since start
+B_SCAV_BG_CYCLES = 12  # background scavenger CPU since start
+B_SCAV_BG_CHUNKS = 13  # 64 KiB scavenge quanta the background scavenger ran
+N_B = 14
+B_NAMES = (
+    "B_IDLE_MARK_CYCLES",
+    "B_IDLE_WORKERS",
+    "B_BG_SWEEP_CYCLES",
+    "B_BG_SWEEP_SPANS",
+    "B_STOP_WAIT_CYCLES",
+    "B_LEFTOVER_SWEEP_CYCLES",
+    "B_LAST_HEAP_INUSE_BYTES",
+    "B_LAST_HEAP_GOAL_BYTES",
+    "B_SCAV_CREDIT_CYCLES",
+    "B_SCAV_LIMIT_GOAL_BYTES",
+    "B_SCAV_TICK",
+    "B_SCAV_BG_PAGES",
+    "B_SCAV_BG_CYCLES",
+    "B_SCAV_BG_CHUNKS",
+)
+
+
 class State(NamedTuple):
     """The whole mutable state of a run."""
 
     heap: Heap
     gc: Gc
     rec: Records
+    bg: np.ndarray  # int64[N_B]: background runtime work counters, index with B_*
     counters: np.ndarray  # int64[N_COUNTERS]
     fstate: np.ndarray  # float64[N_FSTATE]
     p_time: np.ndarray  # int64[gomaxprocs]: each P's clock within the quantum
@@ -396,6 +453,7 @@ class Costs(NamedTuple):
     mark_root_word: float
     sweep_span: float
     sweep_free_span: float
+    scavenge_page: float
     stw_sweep_term: float
     stw_mark_term: float
     stw_per_p: float
@@ -425,6 +483,8 @@ class RunParams(NamedTuple):
     limiter_capacity_cycles: int  # GC CPU limiter bucket: GOMAXPROCS x 1 s
     limiter_period_cycles: int  # how often the limiter's bucket is updated (10 ms)
     rate_step_cycles: int  # simulated time per rate_table row; 0 = rates constant
+    mutator_procs: int  # Ps with a runnable allocating goroutine; the others are idle
+    max_idle_mark_workers: int  # idle-priority mark workers at once (P - dedicated)
 
 
 class Workload(NamedTuple):
@@ -524,7 +584,8 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         heap=heap,
         gc=gc,
         rec=rec,
-        counters=np.zeros(N_COUNTERS, dtype=np.int64),
+        bg=_new_bg(),
+        counters=_new_counters(),
         fstate=np.zeros(N_FSTATE, dtype=np.float64),
         p_time=np.zeros(gomaxprocs, dtype=np.int64),
         p_assist_bytes=np.zeros(gomaxprocs, dtype=np.int64),
@@ -538,6 +599,18 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         pool=new_pools(0, gomaxprocs) if pools is None else pools,
         stk=stk if stk is not None else empty_stacks(gomaxprocs, n_sites),
     )
+
+
+def _new_counters() -> np.ndarray:
+    c = np.zeros(N_COUNTERS, dtype=np.int64)
+    c[C_SCAV_GOAL_BYTES] = NO_GOAL_BYTES  # disabled until the first GC ends (gcPaceScavenger)
+    return c
+
+
+def _new_bg() -> np.ndarray:
+    bg = np.zeros(N_B, dtype=np.int64)
+    bg[B_SCAV_LIMIT_GOAL_BYTES] = NO_GOAL_BYTES
+    return bg
 
 
 def _grown(a: np.ndarray, n: int, fill: int | float) -> np.ndarray:

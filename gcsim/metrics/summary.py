@@ -17,8 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from gcsim.engine.state import C_SLOT_ALLOCS, C_SLOT_FREES, C_TINY_ALLOCS, C_TOTAL_ALLOC_BYTES
+from gcsim.engine.state import (
+    C_PAGES_RELEASED,
+    C_SCAV_ASSIST_CYCLES,
+    C_SCAV_GROW_PAGES,
+    C_SLOT_ALLOCS,
+    C_SLOT_FREES,
+    C_SWEEP_CYCLES,
+    C_TINY_ALLOCS,
+    C_TOTAL_ALLOC_BYTES,
+    NO_GOAL_BYTES,
+)
 from gcsim.goruntime import sizeclasses as scl
+from gcsim.metrics.fragmentation import class_occupancy, fragmentation_summary
 from gcsim.metrics.gctrace import format_gctrace_line
 from gcsim.metrics.mmu import gc_utilization_intervals, mmu
 from gcsim.metrics.pauses import pause_percentiles
@@ -142,6 +153,9 @@ def timeline_table(tl: np.ndarray, clock_hz: float) -> dict[str, np.ndarray]:
         "trigger_bytes": tl["trigger_bytes"],
         "heap_sys_bytes": tl["heap_sys_bytes"],
         "heap_released_bytes": tl["heap_released_bytes"],
+        # -1: no goal (met, or before the first GC); the engine's NO_GOAL_BYTES.
+        "scavenge_goal_bytes": np.where(tl["scavenge_goal_bytes"] == NO_GOAL_BYTES, -1,
+                                        tl["scavenge_goal_bytes"]),
         "phase": PHASE_NAMES[tl["phase"]],
         "num_gc": tl["num_gc"],
         "allocs": tl["allocs"],
@@ -270,6 +284,33 @@ def summary(result: Any) -> dict[str, Any]:
         "mean_cons_mark": float(cyc["cons_mark"].mean()) if len(cyc) else 0.0,
         **pool_summary(result),
         **_stacks_part(result),
+        "idle_mark_cpu_fraction": float(cyc["idle_cycles"].sum()) / (result.end_cycles * P)
+        if result.end_cycles else 0.0,
+        "background": _background(result),
+        "fragmentation": fragmentation_summary(class_occupancy(result.spans)),
+    }
+
+
+def _background(result: Any) -> dict[str, Any]:
+    """Background runtime work over the run: sweeping, scavenging, stopping the world."""
+    hz = result.config.run.clock_hz
+    c = result.counters
+    page = scl.PAGE_BYTES
+
+    def s(name: str) -> float:
+        return result.bg_counter(name) / hz
+
+    return {
+        "bg_sweep_cpu_s": s("B_BG_SWEEP_CYCLES"),
+        "bg_sweep_spans": result.bg_counter("B_BG_SWEEP_SPANS"),
+        "sweep_cpu_s": int(c[C_SWEEP_CYCLES]) / hz,
+        "leftover_sweep_cpu_s": s("B_LEFTOVER_SWEEP_CYCLES"),
+        "stw_stop_wait_s": s("B_STOP_WAIT_CYCLES"),
+        "scavenge_bg_released_bytes": result.bg_counter("B_SCAV_BG_PAGES") * page,
+        "scavenge_bg_cpu_s": s("B_SCAV_BG_CYCLES"),
+        "scavenge_grow_released_bytes": int(c[C_SCAV_GROW_PAGES]) * page,
+        "scavenge_assist_cpu_s": int(c[C_SCAV_ASSIST_CYCLES]) / hz,
+        "heap_released_bytes": int(c[C_PAGES_RELEASED]) * page,
     }
 
 

@@ -158,6 +158,9 @@ def twin_params(cfg: Config, name: str) -> dict[str, Any]:
         raise _refuse("run.max_allocs", "off", "a Go twin runs a fixed number of allocations; "
                       "simulated time and real time differ, so set run.max_allocs")
     index = {s.name: i for i, s in enumerate(cfg.workload.sites)}
+    procs = cfg.workload.mutator_procs
+    if procs is not None and procs < cfg.run.gomaxprocs:
+        raise _refuse("workload.mutator_procs", procs, "one goroutine per P")
     sites = []
     for i, s in enumerate(cfg.workload.sites):
         key = f"workload.sites[{i}]"

@@ -13,7 +13,7 @@ import numpy as np
 
 from gcsim.config import Config
 from gcsim.engine import state as S
-from gcsim.engine.pacer import LIMITER_UPDATE_PERIOD_NS, bg_workers
+from gcsim.engine.pacer import LIMITER_UPDATE_PERIOD_NS, bg_workers, max_idle_mark_workers
 from gcsim.engine.state import (
     DIST_CHOICE,
     DIST_FIXED,
@@ -61,6 +61,7 @@ _COST_FIELDS = {
     "mark_root_word": "mark_root_word_ns",
     "sweep_span": "sweep_span_ns",
     "sweep_free_span": "sweep_free_span_ns",
+    "scavenge_page": "scavenge_ns_per_page",
     "stw_sweep_term": "stw_sweep_term_ns",
     "stw_mark_term": "stw_mark_term_ns",
     "stw_per_p": "stw_per_p_ns",
@@ -260,4 +261,9 @@ def compile_run_params(cfg: Config) -> RunParams:
         pacer=S.PACER_GO15 if cfg.runtime.pacer == "go1.5" else S.PACER_GO118,
         limiter_capacity_cycles=int(cfg.run.gomaxprocs * hz),  # GOMAXPROCS x 1 s
         limiter_period_cycles=ns_to_cycles(LIMITER_UPDATE_PERIOD_NS, hz),
+        mutator_procs=cfg.run.gomaxprocs if cfg.workload.mutator_procs is None
+        else min(cfg.workload.mutator_procs, cfg.run.gomaxprocs),
+        # Every gcsim cycle is heap- or runtime.GC()-triggered: the 2-minute time
+        # trigger (periodic, fewer idle workers) is not modelled.
+        max_idle_mark_workers=max_idle_mark_workers(cfg.run.gomaxprocs, dedicated, False),
     )

@@ -936,3 +936,17 @@ def test_pointer_writes_need_refs_and_a_rooted_lifetime() -> None:
     with pytest.raises(ConfigError) as e:
         config_from_dict(raw)
     assert e.value.key == "workload.sites[0].pointer_writes_per_alloc"
+
+
+def test_mutator_procs() -> None:
+    """workload.mutator_procs: "all" (default) or 1..256 Ps with a goroutine (issue 4)."""
+    assert config_from_dict(minimal()).workload.mutator_procs is None
+    raw = minimal()
+    raw["workload"]["mutator_procs"] = 1
+    cfg = config_from_dict(raw)
+    assert cfg.workload.mutator_procs == 1
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+    for bad in (0, 257, "some", 1.5, True):
+        raw["workload"]["mutator_procs"] = bad
+        with pytest.raises(ConfigError, match="workload.mutator_procs"):
+            config_from_dict(raw)

@@ -62,7 +62,8 @@ def test_params_come_from_the_config() -> None:
     cfg = load_config(STEADY / "config.toml", ["runtime.gogc=50", "run.gomaxprocs=2"])
     p = T.twin_params(cfg, "steady")
     assert p["max_allocs"] == cfg.run.max_allocs == 10_000_000
-    assert p["compute_ns_per_alloc"] == 0.0 and p["final_gc"] is False
+    assert p["compute_ns_per_alloc"] == cfg.workload.compute_ns_per_alloc == 7.7
+    assert p["final_gc"] is False
     assert p["sites"] == [
         {"name": "node", "weight": 1.0, "size_bytes": 64, "pointer_words": 2,
          "lifetime": "fifo", "live_objects": 400_000, "max_allocs": 0, "children": []},
@@ -77,6 +78,15 @@ def test_params_come_from_the_config() -> None:
     assert "GOMEMLIMIT" not in env
     assert T.run_env(None, 1, 64 << 20)["GOGC"] == "off"
     assert T.run_env(None, 1, 64 << 20)["GOMEMLIMIT"] == str(64 << 20)
+
+
+def test_twins_refuse_idle_ps() -> None:
+    """The Go twins run one goroutine per P: fewer mutator Ps cannot be twinned."""
+    cfg = load_config(STEADY / "config.toml", ["run.gomaxprocs=2", "workload.mutator_procs=1"])
+    with pytest.raises(ValidationError, match="workload.mutator_procs"):
+        T.twin_params(cfg, "steady")
+    cfg = load_config(STEADY / "config.toml", ["run.gomaxprocs=2", "workload.mutator_procs=2"])
+    assert T.twin_params(cfg, "steady")["max_allocs"] == 10_000_000
 
 
 BASE = {
