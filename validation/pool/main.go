@@ -42,6 +42,10 @@ type site struct {
 	PointerWords int     `json:"pointer_words"`
 	Lifetime     string  `json:"lifetime"` // "transient" or "fifo"
 	LiveObjects  int     `json:"live_objects"`
+	// Parameters every twin receives (twins.twin_params) that this program has no
+	// use for: its config has no per-site limits and no child refs.
+	MaxAllocs int64 `json:"max_allocs"`
+	Children  []int `json:"children"`
 }
 
 type poolParams struct {
@@ -61,6 +65,7 @@ type params struct {
 	FinalGC           bool         `json:"final_gc"`
 	Sites             []site       `json:"sites"`
 	Pools             []poolParams `json:"pools"`
+	TracePacer        bool         `json:"trace_pacer"` // always false here
 }
 
 func objType(s site) reflect.Type {
