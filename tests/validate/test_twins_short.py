@@ -4,8 +4,9 @@ Issue 6: "CI runs a short validation (a few twins, one or two settings each,
 under 5 minutes) and fails when a figure's error exceeds
 validation/thresholds.toml". ``./scripts/test.sh`` runs the whole suite,
 ``validate``-marked tests included, so this runs in CI. steady is covered by
-``test_validate_harness.py::test_steady_on_real_go``; here two Go runs per
-setting of the twins below (the median damps one run's outlier), through
+``test_validate_harness.py::test_steady_on_real_go``; here three Go runs per
+setting of the twins below (the median damps one run's outlier; with two, one
+run in about ten failed a threshold on a quiet machine), through
 ``gcsim validate`` itself (about 80-100 s warm on the 2-CPU CI machine,
 most of it gcsim's memlimit run). The
 thresholds are set at what the model achieves, with the measured numbers
@@ -102,7 +103,7 @@ def test_short_validation_within_thresholds(tmp_path: Path, warm_engine: None) -
     results = []
     for name, gogcs in SHORT:
         out = H.validate(
-            [name], gogcs=gogcs, procs=[1], repeat=2, out_dir=tmp_path / name, plots=False
+            [name], gogcs=gogcs, procs=[1], repeat=3, out_dir=tmp_path / name, plots=False
         )
         results += out.results
         print(H.format_table(out, markdown=False))
