@@ -14,8 +14,14 @@ from gcsim.engine.state import (
     DIST_CHOICE,
     DIST_FIXED,
     DIST_LOGUNIFORM,
+    LIFE_EXPONENTIAL,
+    LIFE_FIFO,
+    LIFE_IMMORTAL,
     W_CHOICE_N,
     W_CHOICE_OFF,
+    W_LIFE_KIND,
+    W_ROOT_BASE,
+    W_ROOT_LEN,
     W_SIZE_DIST,
     W_SIZE_MAX,
     W_SIZE_MIN,
@@ -43,3 +49,32 @@ def draw_size(rng, site_tab, choice_bytes, choice_cdf, site):
         v = int(np.exp(np.log(lo) + u * (np.log(hi + 1.0) - np.log(lo))))
         return min(max(v, lo), hi)
     return lo + next_below(rng, hi - lo + 1)
+
+
+@hot_kernel
+def draw_root_slot(rng, site_tab, site_cursor, site):
+    """The site's root-table entry a new object replaces, or -1 (transient sites).
+
+    fifo: the oldest entry, round robin. exponential: the next empty entry,
+    then a uniformly random one once the table is full, so each object
+    survives a geometric number of the site's allocations with mean n (the
+    discrete exponential lifetime). immortal: the next entry, never reused.
+    """
+    kind = site_tab[site, W_LIFE_KIND]
+    base = site_tab[site, W_ROOT_BASE]
+    n = site_tab[site, W_ROOT_LEN]
+    if kind == LIFE_FIFO:
+        idx = base + site_cursor[site]
+        site_cursor[site] = (site_cursor[site] + 1) % n
+        return idx
+    if kind == LIFE_EXPONENTIAL:
+        if site_cursor[site] < n:
+            idx = base + site_cursor[site]
+            site_cursor[site] += 1
+            return idx
+        return base + next_below(rng, n)
+    if kind == LIFE_IMMORTAL:
+        idx = base + site_cursor[site]
+        site_cursor[site] += 1
+        return idx
+    return -1

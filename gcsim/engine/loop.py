@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from gcsim.engine._jit import hot_kernel, kernel
-from gcsim.engine.draw import draw_size
+from gcsim.engine.draw import draw_root_slot, draw_size
 from gcsim.engine.gccycle import (
     commit_pacer,
     gc_assist,
@@ -87,9 +87,6 @@ from gcsim.engine.state import (
     C_SCAV_GOAL_BYTES,
     C_STACK_PAGES,
     C_TRIGGER_BYTES,
-    LIFE_EXPONENTIAL,
-    LIFE_FIFO,
-    LIFE_IMMORTAL,
     NO_GOAL_BYTES,
     PHASE_MARK,
     PHASE_OFF,
@@ -102,7 +99,6 @@ from gcsim.engine.state import (
     ST_GROW_SPANS,
     ST_OK,
     ST_RECORDS_FULL,
-    W_LIFE_KIND,
     W_MAX_ALLOCS,
     W_POOL,
     W_PTR_WORDS,
@@ -319,25 +315,7 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
                         write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c,
                                       costs, wb, -1, target, out_cost)
         # Publish the object in its site's roots; the reference it replaces is dropped.
-        kind = site_tab[site, W_LIFE_KIND]
-        base = site_tab[site, W_ROOT_BASE]
-        n = site_tab[site, W_ROOT_LEN]
-        idx = -1
-        if kind == LIFE_FIFO:
-            idx = base + site_cursor[site]
-            site_cursor[site] = (site_cursor[site] + 1) % n
-        elif kind == LIFE_EXPONENTIAL:
-            # Replace a uniformly random live object once the table is full: each
-            # object then survives a geometric number of the site's allocations
-            # with mean n, the discrete exponential lifetime.
-            if site_cursor[site] < n:
-                idx = base + site_cursor[site]
-                site_cursor[site] += 1
-            else:
-                idx = base + next_below(rng, n)
-        elif kind == LIFE_IMMORTAL:
-            idx = base + site_cursor[site]
-            site_cursor[site] += 1
+        idx = draw_root_slot(rng, site_tab, site_cursor, site)
         if idx >= 0:
             write_pointer(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, wb,
                           roots[idx], first, out_cost)
@@ -345,6 +323,8 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
         # Mutator pointer writes: move a pointer between two live objects of the site.
         w = site_writes[site]
         if w > 0.0:
+            base = site_tab[site, W_ROOT_BASE]
+            n = site_tab[site, W_ROOT_LEN]
             n_writes = int(w)
             if next_float(rng) < w - n_writes:
                 n_writes += 1

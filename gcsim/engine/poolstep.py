@@ -13,6 +13,7 @@ demonstrates lost objects through the site graph, not through pools.
 from __future__ import annotations
 
 from gcsim.engine._jit import hot_kernel, kernel
+from gcsim.engine.draw import draw_root_slot
 from gcsim.engine.gccycle import gc_assist
 from gcsim.engine.heap import mallocgc
 from gcsim.engine.mark import shade_slot
@@ -33,7 +34,7 @@ from gcsim.engine.poolstate import (
     PP_ZERO_ON_PUT,
     SRC_NEW,
 )
-from gcsim.engine.rng import next_below, next_float
+from gcsim.engine.rng import next_float
 from gcsim.engine.state import (
     C_ALLOCS,
     C_PHASE,
@@ -44,8 +45,6 @@ from gcsim.engine.state import (
     ST_OK,
     W_POOL,
     W_PTR_WORDS,
-    W_ROOT_BASE,
-    W_ROOT_LEN,
     W_SIZE_MIN,
 )
 
@@ -194,16 +193,7 @@ def pool_step(
             parked,
             out_cost,
         )
-        base = site_tab[site, W_ROOT_BASE]
-        n = site_tab[site, W_ROOT_LEN]
-        if kind == LIFE_FIFO:
-            idx = base + site_cursor[site]
-            site_cursor[site] = (site_cursor[site] + 1) % n
-        elif site_cursor[site] < n:
-            idx = base + site_cursor[site]
-            site_cursor[site] += 1
-        else:
-            idx = base + next_below(rng, n)
+        idx = draw_root_slot(rng, site_tab, site_cursor, site)
         old = roots[idx]
         out_cost[0] += costs.pointer_write
         if c[C_PHASE] == PHASE_MARK and rp.write_barrier != 0:
