@@ -122,6 +122,7 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PAGES_SWEPT,
     C_PHASE,
+    C_REVISE_PENDING,
     C_STACK_PAGES,
     C_STACK_SCAN_DONE,
     C_SWEEP_DIST_MIN_TRIGGER,
@@ -267,9 +268,15 @@ def _rotate_lists_after_sweepgen(heap, c):
 
 
 @kernel
-def revise_assist_ratio(st, rp):
-    """Recompute assistWorkPerByte from the work left and the heap distance left (revise)."""
-    c = st.counters
+def revise_assist_ratio(c, fstate, rp):
+    """Recompute assistWorkPerByte from the work left and the heap distance left (revise).
+
+    Go revises at the start of mark, whenever heapLive moves during mark
+    (gcController.update, at each mcache refill and large allocation) and when
+    GOGC or the memory limit is set; between those the ratio an assist reads is
+    the last one computed, however much work was done since.
+    """
+    c[C_REVISE_PENDING] = 0
     if rp.pacer == PACER_GO15:
         wpb, bpw = assist_ratio_go15(rp.gogc, c[C_HEAP_LIVE_BYTES], c[C_HEAP_SCAN_BYTES],
                                      c[C_MARK_SCAN_WORK], c[C_HEAP_GOAL_BYTES])
@@ -279,8 +286,8 @@ def revise_assist_ratio(st, rp):
             c[C_HEAP_GOAL_BYTES], c[C_CYC_TRIGGERED], c[C_LAST_HEAP_SCAN_BYTES],
             c[C_LAST_STACK_SCAN_BYTES], rp.globals_bytes, c[C_MAX_STACK_SCAN_BYTES],
         )
-    st.fstate[F_ASSIST_WORK_PER_BYTE] = wpb
-    st.fstate[F_ASSIST_BYTES_PER_WORK] = bpw
+    fstate[F_ASSIST_WORK_PER_BYTE] = wpb
+    fstate[F_ASSIST_BYTES_PER_WORK] = bpw
 
 
 @kernel
@@ -369,7 +376,7 @@ def gc_start(st, wl, rp, costs, forced):
     mark_roots(heap, gc, c, costs, rp.globals_bytes, out_cost)
     pool_cleanup_and_roots(st, costs, P)  # clearpools, then the victim as roots
     stacks_mark_start(heap, c, st.stk)
-    revise_assist_ratio(st, rp)
+    revise_assist_ratio(c, st.fstate, rp)
     c[C_GC_PENDING] = 0
 
     t = t_stw + stw1
@@ -528,13 +535,17 @@ def mark_worker(st, wl, costs, p, budget_cycles, idle):
 
 
 @kernel
-def gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p, out_cost):
+def gc_assist(heap, gc, wl, rp, c, costs, fstate, p_assist_bytes, p, out_cost):
     """gcAssistAlloc for P ``p``'s goroutine, whose credit went negative.
 
     Returns True if the goroutine must park (still in debt, no work left).
     """
     if c[C_LIMITER_ON] != 0:
         return False  # the CPU limiter turns assists off (gcAssistAlloc returns at once)
+    if c[C_REVISE_PENDING] != 0:
+        # The revise Go ran when heapLive last moved (gcController.update), applied
+        # now, when its result is first read.
+        revise_assist_ratio(c, fstate, rp)
     debt = -p_assist_bytes[p]
     wpb = fstate[F_ASSIST_WORK_PER_BYTE]
     bpw = fstate[F_ASSIST_BYTES_PER_WORK]

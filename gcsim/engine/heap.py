@@ -56,6 +56,7 @@ from gcsim.engine.state import (
     C_PAGES_MAPPED,
     C_PAGES_RELEASED,
     C_PHASE,
+    C_REVISE_PENDING,
     C_SCAV_PENDING_PAGES,
     C_SLOT_ALLOCS,
     C_SWEEPGEN,
@@ -267,8 +268,13 @@ def take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s):
 
 @hot_kernel
 def _test_trigger(c):
-    if c[C_PHASE] == PHASE_OFF and c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
-        c[C_GC_PENDING] = 1
+    """gcController.update after heapLive moved: test the trigger, or while marking
+    ask for a revise (applied before the assist ratio is next read, gccycle.py)."""
+    if c[C_PHASE] == PHASE_OFF:
+        if c[C_HEAP_LIVE_BYTES] >= c[C_TRIGGER_BYTES]:
+            c[C_GC_PENDING] = 1
+    else:
+        c[C_REVISE_PENDING] = 1
 
 
 @hot_kernel

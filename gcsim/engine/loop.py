@@ -84,6 +84,7 @@ from gcsim.engine.state import (
     C_PHASE,
     C_QUANTUM_END_CYCLES,
     C_RATE_STEP,
+    C_REVISE_PENDING,
     C_SCAV_GOAL_BYTES,
     C_STACK_PAGES,
     C_TRIGGER_BYTES,
@@ -287,7 +288,7 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
                 else:
                     p_assist_bytes[p] -= spans[slot_span[slot]]["elemsize"]
                 if p_assist_bytes[p] < 0 and not parked:
-                    parked = gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p,
+                    parked = gc_assist(heap, gc, wl, rp, c, costs, fstate, p_assist_bytes, p,
                                        out_cost)
             if pw > 0:
                 for j in range(n_edges):
@@ -432,7 +433,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 if not mark_work_left(c):
                     gc_mark_termination(st, wl, rp, costs, 0)
                     continue
-                revise_assist_ratio(st, rp)
+                if c[C_REVISE_PENDING] != 0:
+                    revise_assist_ratio(c, st.fstate, rp)
             elif c[C_GC_PENDING] != 0:
                 status = stacks_room_status(heap, c, st.stk)
                 if status != ST_OK:

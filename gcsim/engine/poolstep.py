@@ -51,7 +51,7 @@ from gcsim.engine.state import (
 
 @kernel
 def _pool_new(
-    heap, gc, wl, tab, costs, c, fstate, p_assist_bytes, p, site, assists, parked, out_cost
+    heap, gc, wl, rp, tab, costs, c, fstate, p_assist_bytes, p, site, assists, parked, out_cost
 ):
     """New(): allocate one object of the site through the ordinary allocator (mallocgc,
     assist debit as in loop.run_p_quantum). Returns (slot, parked)."""
@@ -67,7 +67,7 @@ def _pool_new(
     if c[C_PHASE] == PHASE_MARK and assists:
         p_assist_bytes[p] -= heap.spans[heap.slot_span[slot]]["elemsize"]
         if p_assist_bytes[p] < 0 and not parked:
-            parked = gc_assist(heap, gc, wl, c, costs, fstate, p_assist_bytes, p, out_cost)
+            parked = gc_assist(heap, gc, wl, rp, c, costs, fstate, p_assist_bytes, p, out_cost)
     return slot, parked
 
 
@@ -78,6 +78,7 @@ def _get_one(
     heap,
     gc,
     wl,
+    rp,
     tab,
     costs,
     c,
@@ -108,7 +109,7 @@ def _get_one(
         return x, parked
     pc[pl, PC_NEWS] += 1
     return _pool_new(
-        heap, gc, wl, tab, costs, c, fstate, p_assist_bytes, p, site, assists, parked, out_cost
+        heap, gc, wl, rp, tab, costs, c, fstate, p_assist_bytes, p, site, assists, parked, out_cost
     )
 
 
@@ -181,6 +182,7 @@ def pool_step(
             heap,
             gc,
             wl,
+            rp,
             tab,
             costs,
             c,
@@ -220,6 +222,7 @@ def pool_step(
             heap,
             gc,
             wl,
+            rp,
             tab,
             costs,
             c,

@@ -165,7 +165,8 @@ C_SCAV_PENDING_PAGES = 82  # pages heap growth asks the allocating goroutine to 
 C_SCAV_GROW_PAGES = 83  # pages released by allocation-time scavenging (heap growth) since start
 C_SCAV_ASSIST_CYCLES = 84  # allocation-time scavenging CPU since start
 C_MARK_WORK_END_CYCLES = 85  # latest P clock a worker slice or assist ended at, this cycle
-N_COUNTERS = 86
+C_REVISE_PENDING = 86  # heapLive moved during mark since the last revise (gcController.update)
+N_COUNTERS = 87
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -253,6 +254,7 @@ COUNTER_NAMES = (
     "C_SCAV_GROW_PAGES",
     "C_SCAV_ASSIST_CYCLES",
     "C_MARK_WORK_END_CYCLES",
+    "C_REVISE_PENDING",
 )
 
 # float64 pacer state (index with F_*)

@@ -64,16 +64,17 @@ def test_gogc_off_with_memory_limit_stays_under_the_limit() -> None:
 
 
 def test_cpu_limiter_caps_gc_when_the_live_heap_exceeds_the_limit() -> None:
-    """~10 MiB live under an 8 MiB limit: GC would run back to back at ~100 % CPU.
+    """An 8 MiB limit under a ring of 10 MiB (and more reachable through its
+    random refs), one P: GC runs back to back at ~70 % CPU.
 
-    The bucket (GOMAXPROCS x 1 s) takes about a second of GC-bound time to fill;
-    then each 10 ms update that finds it full switches assists off until the
-    next one, and GC CPU drops. The bucket's overflow is lost (as in
-    mgclimit.go), so alternating on/off windows settle above 50 %: the model
-    gives ~70-75 % here, far below the ~98 % without the limiter.
+    The bucket (GOMAXPROCS x 1 s) fills by GC time minus mutator time, about
+    0.4 s a second here, so it is full after ~2.5 s; then each 10 ms update
+    that finds it full switches assists off until the next one, and GC CPU
+    drops to just above 50 % (the bucket's overflow is lost, as in
+    mgclimit.go, so alternating on/off windows settle above 50 %).
     """
-    r = simulate(config_from_dict(workload(100, "8MiB", live_objects=20_000, duration_s=3.0,
-                                           compute_ns=200.0)))
+    r = simulate(config_from_dict(workload(100, "8MiB", live_objects=20_000, duration_s=5.0,
+                                           compute_ns=50.0, gomaxprocs=1)))
     tl = r.timeline
     hz = r.config.run.clock_hz
 
@@ -81,10 +82,10 @@ def test_cpu_limiter_caps_gc_when_the_live_heap_exceeds_the_limit() -> None:
         i, j = np.searchsorted(tl["t_cycles"], [a_s * hz, b_s * hz])
         j -= 1
         cpu = tl["gc_cpu_cycles"][j] - tl["gc_cpu_cycles"][i]
-        return float(cpu / ((tl["t_cycles"][j] - tl["t_cycles"][i]) * 2))
+        return float(cpu / (tl["t_cycles"][j] - tl["t_cycles"][i]))
 
-    assert gc_share(0.0, 0.8) > 0.9  # the bucket is still filling
-    assert 0.5 < gc_share(2.0, 3.0) < 0.8  # capped
+    assert gc_share(0.0, 2.0) > 0.6  # the bucket is still filling
+    assert 0.45 < gc_share(3.5, 5.0) < 0.6  # capped
     assert summary(r)["limiter_cycles"] > 0
     # With assists off the heap runs past the limit: the limit is soft.
     assert summary(r)["peak_heap_inuse_bytes"] > 8 * MiB
