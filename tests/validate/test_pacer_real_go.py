@@ -36,11 +36,12 @@ GOAL_TOLERANCE = 0.02  # issue 5: within 2 % of real Go's for the same marked he
 # |gcsim - Go| / Go cycle count per GOGC. Measured (go1.27.3, 2-CPU EPYC, busy
 # machine, 2026-11-26, three runs): 25: 139 vs 106-110 (+26..+31 %); 50: 69 vs
 # 69-72 (0..-4 %); 100: 28 vs 32 (-12.5 %); 200: 9 vs 12-14 (-25..-36 %);
-# 400: 3 vs 6-7 (-50..-57 %). After the collector, stacks and pool merges (same
-# machine, quieter, 2026-11-26 02:50): 25: 143 vs 98 (+45.9 %); 100: 29 vs 32
-# (-9.4 %); 200: 8 vs 14 (-42.9 %); 400: 3 vs 6 (-50 %). Go's own count moves
-# by up to 20 % between runs with the machine's load, so the limits cover both.
-COUNT_LIMITS = {25: 0.55, 50: 0.10, 100: 0.25, 200: 0.50, 400: 0.70}
+# 400: 3 vs 6-7 (-50..-57 %). After the assist ratio became revised on heapLive
+# moves (quiet machine, 2026-11-26 05:30): 25: 149 vs 121 (+23.1 %); 50: 71 vs 76
+# (-6.6 %); 100: 30 vs 30 (0.0 %); 200: 9 vs 13 (-30.8 %); 400: 4 vs 6 (-33.3 %).
+# Go's own count moves by up to 20 % between runs with the machine's load (98-121
+# at GOGC=25), so the limits cover both.
+COUNT_LIMITS = {25: 0.55, 50: 0.10, 100: 0.25, 200: 0.50, 400: 0.55}
 # gcsim's marked heap matches some Go cycle's within 1 % in most cycles up to
 # GOGC=100; above, gcsim marks more than Go (see COUNT_LIMITS) and 0-2 of its
 # cycles match, so there the matched check runs on whatever matches.
@@ -145,29 +146,22 @@ def test_issue_5_steady_goal_per_marked_heap_and_cycle_count(
     assert not failures, "\n".join(failures)
 
 
-# gcsim allocations for the limiter twin: Go's 600 000 take it 5.7 s; gcsim's
-# model of this regime is slow (a GC every few allocations, see below), so
-# the check runs on the first 30 000 (6.5 simulated s, ~20 s of wall time).
-LIMITER_SIM_ALLOCS = 30_000
-
-
 @pytest.mark.validate
 def test_issue_5_gc_cpu_does_not_run_away_with_live_heap_over_the_limit(
     tmp_path: Path, warm_engine: None
 ) -> None:
-    """memlimit_over: 86 MiB live, GOMEMLIMIT=64MiB, GOGC=off: GC CPU near 50 %, not 100 %.
+    """memlimit_over: 86 MiB live, GOMEMLIMIT=64MiB, GOGC=off: GC CPU stays under 60 %.
 
-    Go (2026-11-26): GCCPUFraction 34-37 % on a busy machine, 36.2 % on a
-    quiet one (518 GCs, 5.7 s). gcsim: the memory-limit goal is the marked
-    heap, so a cycle starts every few allocations; each gcStart first sweeps
-    the spans left unswept (mutator time, as in Go's gcStart), and the GC's
-    own CPU stays at 44-49 %, under the limiter's 50 % cap, so the limiter
-    never has to turn on. (Before the leftover sweep was charged, GC CPU ran
-    at 93-99 % until the limiter's bucket filled, then at 55 %.) The gap that
-    remains: Go's fractional worker at GOMAXPROCS=1 runs only when the
-    scheduler gets a turn, so its marks last ~10 ms and ~1 100 allocations
-    happen per cycle; gcsim's run inside a 10 us quantum. The limiter itself is
-    checked on a synthetic run in tests/scenarios/test_pacer_laws.py.
+    Go (go1.27.3, 2026-11-26): GCCPUFraction 29-36 % (about 530 GCs in 5.7 s);
+    its limiter never has to act. gcsim on the same 600 000 allocations
+    (2026-11-26, after the assist ratio became revised on heapLive moves as
+    in Go): 18.2 %, 1 651 GCs, no limiter either. Before that change gcsim
+    ran a cycle every few allocations (580 127 GCs) with GC near the cap.
+    The gap that remains is the mark cost of this twin's 8 KiB objects, one
+    per span: Go's gctrace gives ~1.6 ms of mark CPU per cycle for 11 000
+    live nodes (~140 ns each), gcsim's table charges ~31 ns (see issue 4's
+    notes). The limiter itself is checked on a synthetic run in
+    tests/scenarios/test_pacer_laws.py.
     """
     from gcsim.metrics.summary import summary
     from gcsim.run import simulate
@@ -180,8 +174,9 @@ def test_issue_5_gc_cpu_does_not_run_away_with_live_heap_over_the_limit(
     path.write_text(json.dumps(T.twin_params(cfg, twin.name)))
     run = T.run_twin(exe, path, T.run_env(None, 1, cfg.runtime.gomemlimit))
     go_frac = run.report["memstats"]["GCCPUFraction"]
-    sim_cfg = load_config(twin.config_path, [f"run.max_allocs={LIMITER_SIM_ALLOCS}"])
-    sim_frac = summary(simulate(sim_cfg))["gc_cpu_fraction"]
+    sim = summary(simulate(cfg))
+    sim_frac = sim["gc_cpu_fraction"]
     print(f"GC CPU fraction: Go {100 * go_frac:.1f} %, gcsim {100 * sim_frac:.1f} %")
     assert go_frac <= 0.60
-    assert 0.30 <= sim_frac <= 0.60
+    assert 0.10 <= sim_frac <= 0.60
+    assert sim["limiter_cycles"] == 0  # as in Go, GC never reaches the limiter's cap here
