@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.goruntime import sizeclasses as scl
+from gcsim.goruntime.costs import SIZE_SPECIALISED_MAX_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,17 @@ STACK_FRAME_BYTES = 256  # the frame size stack_copy_ns_per_byte is quoted at
 
 METHODS: dict[str, str] = {
     "alloc_fast_ns": "alloc: GC off, process CPU per new(T) minus a store-only loop, minus the "
-                     "spans taken (HeapInuse growth) x the refill 'fresh' event cost; weighted "
-                     "least squares over all noscan and scan sizes 8 B-32 KiB of "
-                     "alloc_ns = alloc_fast_ns + alloc_zero_ns_per_byte * slot bytes: intercept",
-    "alloc_zero_ns_per_byte": "the slope of the alloc_fast_ns fit",
+                     "spans taken (HeapInuse growth) x the refill 'fresh' event cost; relative "
+                     "non-negative least squares over all noscan and scan sizes 8 B-32 KiB of "
+                     "alloc_ns = intercept + per-byte slope x slot bytes, with one intercept for "
+                     "each of mallocgc's paths (size-specialised up to 80 B or not; noscan or "
+                     "scan) and one slope for noscan and one for scan objects: the "
+                     "size-specialised noscan intercept",
+    "alloc_fast_scan_ns": "the size-specialised (<= 80 B) scan intercept of the alloc_fast_ns fit",
+    "alloc_small_ns": "the noscan intercept over 80 B of the alloc_fast_ns fit",
+    "alloc_small_scan_ns": "the scan intercept over 80 B of the alloc_fast_ns fit",
+    "alloc_zero_ns_per_byte": "the noscan slope of the alloc_fast_ns fit",
+    "alloc_scan_ns_per_byte": "the scan slope of the alloc_fast_ns fit",
     "alloc_tiny_ns": "alloc: 1, 2, 4, 8 B noscan objects (16, 8, 4, 2 per tiny block); "
                      "per-allocation cost regressed on 1/objects per block: intercept",
     "mcache_refill_ns": "refill 'partial': per-allocation timing after a GC left every span half "
@@ -41,10 +49,10 @@ METHODS: dict[str, str] = {
                         "of the others (16 B, 512 B noscan; 64 B, 256 B scan)",
     "span_alloc_ns": "refill 'fresh' (GC off, spans from the heap's free pages) event cost minus "
                      "mcache_refill_ns",
-    "large_alloc_ns": "large: GC off, process CPU per make([]byte, n) for 36 KiB-1 MiB; with "
-                      "alloc_zero_ns_per_byte fixed, the value minimising the relative error "
-                      "of large_alloc_ns + alloc_zero_ns_per_byte * page-rounded bytes "
-                      "(raw: the straight-line fit, large objects zero at their own rate)",
+    "large_alloc_ns": "large: GC off, process CPU per make([]byte, n) for 36 KiB-1 MiB; "
+                      "relative least squares of large_alloc_ns + large_alloc_ns_per_byte * "
+                      "page-rounded bytes: intercept",
+    "large_alloc_ns_per_byte": "the slope of the large_alloc_ns fit (zeroing the object)",
     "mark_object_ns": "mark (Green Tea, GOMAXPROCS=1): process CPU of runtime.GC() over live "
                       "graphs held by a root slice, minus an empty GC and the sweep of the "
                       "graph's spans, per object: 8 Mi nil words (w); 2 Mi 16 B noscan objects "
@@ -167,8 +175,8 @@ def fit_costs(records: dict[tuple[str, str], list[dict[str, Any]]],
     f = _Fit()
     get = lambda v, e: records.get((v, e), [])  # noqa: E731
     events = _fit_refill(f, get("greentea", "refill"))
-    zero = _fit_alloc(f, get("greentea", "alloc"), events)
-    _fit_large(f, get("greentea", "large"), zero)
+    _fit_alloc(f, get("greentea", "alloc"), events)
+    _fit_large(f, get("greentea", "large"))
     sched = _med(r["cpu_ns"] / (r["n"] + r["other_spans"]) for r in get("greentea", "sched"))
     gt = _mark_table(get("greentea", "mark"))
     r1 = gt.get(("noscan", "seq", 0), {}).get("per_obj", float("nan"))
@@ -226,22 +234,43 @@ def _alloc_rows(recs: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, f
     return {k: {name: _med(v) for name, v in d.items()} for k, d in acc.items()}
 
 
-def _fit_alloc(f: _Fit, recs: list[dict[str, Any]], event_ns: float) -> float:
+# The small-allocation model: one intercept per path (size-specialised or not,
+# noscan or scan) and one slope per slot byte for noscan and for scan objects.
+_ALLOC_TERMS = ("alloc_fast_ns", "alloc_fast_scan_ns", "alloc_small_ns", "alloc_small_scan_ns",
+                "alloc_zero_ns_per_byte", "alloc_scan_ns_per_byte")
+
+
+def _alloc_row(kind: str, size: int, slot: int) -> list[float]:
+    row = [0.0] * len(_ALLOC_TERMS)
+    scan = kind == "scan"
+    row[(0 if size <= SIZE_SPECIALISED_MAX_BYTES else 2) + int(scan)] = 1.0
+    row[5 if scan else 4] = float(slot)
+    return row
+
+
+def _fit_alloc(f: _Fit, recs: list[dict[str, Any]], event_ns: float) -> None:
+    from scipy.optimize import nnls
+
     rows = _alloc_rows(recs)
-    xs, ys, table = [], [], {}
+    A, ys, keys, table = [], [], [], {}
     for (kind, size), m in sorted(rows.items()):
         c = m["t"] - m["base"] - m["spans"] * event_ns
         table[f"{kind}_{size}"] = {"ns_per_alloc": _r(m["t"]), "loop_ns": _r(m["base"]),
                                    "spans_per_alloc": _r(m["spans"]), "alloc_ns": _r(c)}
-        if kind != "tiny":
-            xs.append(slot_of(size, kind == "scan")[0])
+        if kind != "tiny" and c > 0:
+            A.append(_alloc_row(kind, size, slot_of(size, kind == "scan")[0]))
             ys.append(c)
-    zero = float("nan")
-    if len(xs) >= 2:
-        fast, zero = _linfit(xs, ys, rel=True)
+            keys.append(f"{kind}_{size}")
+    M, y = np.asarray(A), np.asarray(ys)
+    # Every term needs a measured size; else the fit cannot tell it apart.
+    if len(ys) >= len(_ALLOC_TERMS) and np.all((M != 0).sum(axis=0) >= 2):
+        sol, _ = nnls(M / y[:, None], np.ones_like(y))  # relative least squares
+        for key, model in zip(keys, M @ sol, strict=True):
+            table[key]["model_ns"] = _r(model)
         raw = {"per_size": table, "refill_event_ns": _r(event_ns)}
-        f.set("alloc_fast_ns", fast, raw)
-        f.set("alloc_zero_ns_per_byte", zero, {"see": "alloc_fast_ns"})
+        f.set(_ALLOC_TERMS[0], sol[0], raw)
+        for name, v in zip(_ALLOC_TERMS[1:], sol[1:], strict=True):
+            f.set(name, v, {"see": "alloc_fast_ns"})
     tiny = [(16 // size, m["t"] - m["base"]) for (kind, size), m in rows.items()
             if kind == "tiny"]
     if len(tiny) >= 2:
@@ -249,28 +278,23 @@ def _fit_alloc(f: _Fit, recs: list[dict[str, Any]], event_ns: float) -> float:
         f.set("alloc_tiny_ns", a, {"per_size": {k: v for k, v in table.items()
                                                 if k.startswith("tiny")},
                                    "new_block_ns": _r(a + b)})
-    return zero if np.isfinite(zero) else 0.0
 
 
-def _fit_large(f: _Fit, recs: list[dict[str, Any]], zero: float) -> None:
+def _fit_large(f: _Fit, recs: list[dict[str, Any]]) -> None:
     per: dict[int, list[float]] = defaultdict(list)
     for r in recs:
         per[r["size"]] += [rd["cpu_ns"] / r["n"]
                            for rd in _fault_free(r["rounds"], r["n"] * r["size"])]
-    if not per:
+    if len(per) < 2:
         return
     sizes = sorted(per)
     slots = [-(-s // scl.PAGE_BYTES) * scl.PAGE_BYTES for s in sizes]
     t = [_med(per[s]) for s in sizes]
-    a, b = _linfit(slots, t) if len(sizes) >= 2 else (float("nan"), float("nan"))
+    a, b = _linfit(slots, t, rel=True)
     raw = {"ns_per_alloc": {str(s): _r(x) for s, x in zip(sizes, t, strict=True)},
-           "fit_intercept_ns": _r(a), "fit_ns_per_byte": _r(b),
-           "alloc_zero_ns_per_byte": _r(zero)}
-    # With the model's zeroing rate fixed, the L minimising the relative error
-    # of L + zero * slot over the sizes.
-    tt = np.asarray(t)
-    rest = tt - zero * np.asarray(slots, dtype=np.float64)
-    f.set("large_alloc_ns", float(np.sum(rest / tt**2) / np.sum(1 / tt**2)), raw)
+           "model_ns": {str(s): _r(a + b * x) for s, x in zip(sizes, slots, strict=True)}}
+    f.set("large_alloc_ns", a, raw)
+    f.set("large_alloc_ns_per_byte", b, {"see": "large_alloc_ns"})
 
 
 # --- marking and sweeping -----------------------------------------------------

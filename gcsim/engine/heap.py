@@ -73,6 +73,7 @@ from gcsim.engine.state import (
     PHASE_OFF,
     SPAN_INUSE,
 )
+from gcsim.goruntime.costs import SIZE_SPECIALISED_MAX_BYTES
 from gcsim.goruntime.sizeclasses import (
     CLASS_TO_SIZE_BYTES,
     MALLOC_HEADER_BYTES,
@@ -321,7 +322,14 @@ def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_cl
     if s < 0 or spans[s]["alloc_count"] >= spans[s]["nelems"]:
         return -1, spanclass
     slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
-    out_cost[0] += costs.alloc_fast + costs.alloc_zero_per_byte * slot_bytes
+    # mallocgc's paths: size-specialised up to 80 B, generic above; noscan or scan.
+    if noscan:
+        base = costs.alloc_fast if size_bytes <= SIZE_SPECIALISED_MAX_BYTES else costs.alloc_small
+        out_cost[0] += base + costs.alloc_zero_per_byte * slot_bytes
+    else:
+        base = (costs.alloc_fast_scan if size_bytes <= SIZE_SPECIALISED_MAX_BYTES
+                else costs.alloc_small_scan)
+        out_cost[0] += base + costs.alloc_scan_per_byte * slot_bytes
     slot_ptr_words[slot] = ptr_words
     if not noscan and c[C_PHASE] == PHASE_OFF:
         # heapScan grows by the scan size (heapSetType*): up to the last pointer
@@ -429,7 +437,7 @@ def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
         scavenge_after_grow(heap, c, costs, out_cost)
     list_push(heap, spanclass, L_FULL_SWEPT, s)
     c[C_HEAP_LIVE_BYTES] += slot_bytes
-    out_cost[0] += costs.large_alloc + costs.alloc_zero_per_byte * slot_bytes
+    out_cost[0] += costs.large_alloc + costs.large_alloc_per_byte * slot_bytes
     slot = take_slot(heap.spans, heap.slot_alloc, heap.slot_mark, heap.alloc_by_class, c, s)
     heap.slot_ptr_words[slot] = ptr_words
     if not noscan and c[C_PHASE] == PHASE_OFF:

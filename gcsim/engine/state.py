@@ -443,11 +443,16 @@ class Costs(NamedTuple):
     their fractions; a step's total is rounded once). See goruntime/costs.py."""
 
     alloc_fast: float
+    alloc_fast_scan: float
+    alloc_small: float
+    alloc_small_scan: float
     alloc_tiny: float
     alloc_zero_per_byte: float
+    alloc_scan_per_byte: float
     mcache_refill: float
     span_alloc: float
     large_alloc: float
+    large_alloc_per_byte: float
     mark_object: float
     mark_noscan_object: float
     mark_pointer: float

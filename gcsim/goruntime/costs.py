@@ -33,6 +33,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# mallocgc's size-specialised paths (mallocNoScanTable / mallocScanTable in
+# src/runtime/malloc_tables_generated.go) serve requests up to this size; the
+# alloc_fast* entries price them, the alloc_small* entries the generic path.
+SIZE_SPECIALISED_MAX_BYTES = 80
+
 
 @dataclass(frozen=True)
 class CostEntry:
@@ -52,12 +57,27 @@ _POOLBENCH = (
 COSTS: dict[str, CostEntry] = {
     # --- allocation (src/runtime/malloc.go, mcache.go, mcentral.go, mheap.go) ---
     "alloc_fast_ns": CostEntry(
-        13.79, "ns per small allocation",
+        10.97, "ns per small noscan allocation of up to 80 B",
         "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: new(T) 8 B-32 KiB "
-        "noscan+scan, GC off, CPU time, minus loop and span refills; intercept of a relative "
-        "fit ns = fast + zero*slot (measured 64 B noscan 13.1, 64 B scan 20.3, 128 B noscan "
-        "29 ns: Go's size-specialised mallocs end at 80 B)",
-        "nextFreeFast hit: take the next free slot of the P's cached span",
+        "noscan+scan, GC off, CPU time, minus loop and span refills; relative NNLS of one "
+        "intercept per mallocgc path and one slope per slot byte for noscan and scan "
+        "(16-64 B noscan measured 12.8-14.5 ns): the size-specialised noscan intercept",
+        "mallocNoScanTable path (size <= 80 B): take the next free slot of the P's span",
+    ),
+    "alloc_fast_scan_ns": CostEntry(
+        15.5, "ns per small scan allocation of up to 80 B",
+        "calibrated with alloc_fast_ns (8-64 B scan measured 14.4-21.2 ns)",
+        "mallocScanTable path (size <= 80 B): the slot plus its heap bits",
+    ),
+    "alloc_small_ns": CostEntry(
+        19.60, "ns per small noscan allocation over 80 B, before per-byte work",
+        "calibrated with alloc_fast_ns (96/128 B noscan measured 28.1/29.0 ns)",
+        "mallocgcSmallNoscan: the generic small path",
+    ),
+    "alloc_small_scan_ns": CostEntry(
+        28.77, "ns per small scan allocation over 80 B, before per-byte work",
+        "calibrated with alloc_fast_ns (96/128 B scan measured 43.0/41.7 ns)",
+        "mallocgcSmallScanNoHeader / Header: heap bits or a malloc header",
     ),
     "alloc_tiny_ns": CostEntry(
         4.049, "ns per tiny allocation that fits the current block",
@@ -66,10 +86,16 @@ COSTS: dict[str, CostEntry] = {
         "mallocgcTiny: bump the offset inside the P's 16-byte block",
     ),
     "alloc_zero_ns_per_byte": CostEntry(
-        0.07185, "ns per byte zeroed",
-        "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: slope of the "
-        "alloc_fast_ns fit (zeroing and per-byte work)",
+        0.05931, "ns per slot byte of a noscan allocation",
+        "calibrated with alloc_fast_ns: the noscan slope (zeroing and per-byte work; "
+        "also large objects' zeroing)",
         "memclrNoHeapPointers on a slot that needs zeroing (needzero)",
+    ),
+    "alloc_scan_ns_per_byte": CostEntry(
+        0.08095, "ns per slot byte of a scan allocation",
+        "calibrated with alloc_fast_ns: the scan slope (zeroing, always, plus the type's "
+        "pointer bitmap)",
+        "zeroing and heapSetType over the slot",
     ),
     "mcache_refill_ns": CostEntry(
         281.0, "ns per mcache refill",
@@ -85,11 +111,16 @@ COSTS: dict[str, CostEntry] = {
         "mheap.alloc: page allocation and span initialisation",
     ),
     "large_alloc_ns": CostEntry(
-        1088.0, "ns per large (> 32760 B) allocation, before zeroing",
+        804.5, "ns per large (> 32760 B) allocation, before its per-byte work",
         "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: make([]byte, n) 36 "
-        "KiB-1 MiB, GC off, CPU time, less alloc_zero_ns_per_byte * bytes, relative fit (40 "
-        "KiB 3954 ns, 1 MiB 81900 ns)",
+        "KiB-1 MiB, GC off, CPU time, relative straight-line fit over page-rounded bytes "
+        "(36 KiB 3954 ns, 1 MiB 81900 ns): intercept",
         "mallocgcLarge: own span from mheap, span class 0",
+    ),
+    "large_alloc_ns_per_byte": CostEntry(
+        0.07625, "ns per byte of a large allocation",
+        "calibrated with large_alloc_ns: the slope",
+        "zeroing the large object (memclrNoHeapPointersChunked)",
     ),
     # --- marking (src/runtime/mgcmark.go, mgcmark_greenteagc.go) ---
     "mark_object_ns": CostEntry(

@@ -49,11 +49,16 @@ _REFS = {"nil": REF_NIL, "child": REF_CHILD, "random": REF_RANDOM}
 # Cost fields whose table entry is per byte or per word stay fractional.
 _COST_FIELDS = {
     "alloc_fast": "alloc_fast_ns",
+    "alloc_fast_scan": "alloc_fast_scan_ns",
+    "alloc_small": "alloc_small_ns",
+    "alloc_small_scan": "alloc_small_scan_ns",
     "alloc_tiny": "alloc_tiny_ns",
     "alloc_zero_per_byte": "alloc_zero_ns_per_byte",
+    "alloc_scan_per_byte": "alloc_scan_ns_per_byte",
     "mcache_refill": "mcache_refill_ns",
     "span_alloc": "span_alloc_ns",
     "large_alloc": "large_alloc_ns",
+    "large_alloc_per_byte": "large_alloc_ns_per_byte",
     "mark_object": "mark_object_ns",
     "mark_noscan_object": "mark_noscan_object_ns",
     "mark_pointer": "mark_pointer_ns",
