@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 import time
@@ -211,14 +212,27 @@ def _pool_params(cfg: Config) -> list[dict[str, Any]]:
             for p in cfg.workload.pools]
 
 
+def _local_replacements(module_dir: Path) -> list[Path]:
+    """The folders go.mod's ``replace X => ../dir`` lines point at (shared twin packages)."""
+    mod = module_dir / "go.mod"
+    if not mod.is_file():
+        return []
+    found = re.findall(r"^replace\s+\S+(?:\s+\S+)?\s+=>\s+(\.{1,2}/\S+)\s*$",
+                       mod.read_text(), flags=re.M)
+    return [(module_dir / rel).resolve() for rel in found]
+
+
 def source_hash(twin: Twin, go_version: str) -> str:
-    """sha256 over the twin program's Go sources, go.mod/go.sum, the Go version and platform."""
+    """sha256 over the twin program's Go sources, go.mod/go.sum, the Go version and
+    platform, and the same of every local module its go.mod replaces (goreport)."""
     h = hashlib.sha256()
     h.update(f"{go_version}\0{platform.system()}\0{platform.machine()}\0".encode())
-    for p in sorted(twin.program_dir.iterdir()):
-        if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name in _SOURCE_NAMES):
-            h.update(p.name.encode() + b"\0")
-            h.update(hashlib.sha256(p.read_bytes()).digest())
+    for folder in (twin.program_dir, *_local_replacements(twin.program_dir)):
+        h.update(folder.name.encode() + b"\0")
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name in _SOURCE_NAMES):
+                h.update(p.name.encode() + b"\0")
+                h.update(hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
 
 

@@ -132,6 +132,32 @@ def test_source_hash_follows_the_go_sources_only(tmp_path: Path) -> None:
     assert T.source_hash(twin, "go1.27.3") != h
 
 
+def test_source_hash_follows_the_shared_module_go_mod_replaces(tmp_path: Path) -> None:
+    prog, shared = tmp_path / "prog", tmp_path / "goreport"
+    prog.mkdir()
+    shared.mkdir()
+    (prog / "main.go").write_text("package main\nfunc main() {}\n")
+    (prog / "go.mod").write_text("module x\n\ngo 1.27\n\nrequire y v0.0.0\n\n"
+                                 "replace y => ../goreport\n")
+    (shared / "go.mod").write_text("module y\n\ngo 1.27\n")
+    (shared / "report.go").write_text("package goreport\n")
+    twin = T.Twin("x", prog)
+    h = T.source_hash(twin, "go1.27.3")
+    (shared / "report.go").write_text("package goreport\n\nfunc F() {}\n")
+    assert T.source_hash(twin, "go1.27.3") != h
+
+
+def test_twin_programs_share_one_report_writer() -> None:
+    """validation/program and validation/pool print their JSON line through
+    validation/goreport, which their go.mod replaces with the local folder."""
+    for name in ("program", "pool"):
+        folder = REPO / "validation" / name
+        main = (folder / "main.go").read_text()
+        assert "goreport.Print(" in main and "func report(" not in main, name
+        assert "replace gcsim.dev/validation/goreport => ../goreport" in (
+            folder / "go.mod").read_text(), name
+
+
 def test_thresholds_file_is_checked(tmp_path: Path) -> None:
     f = tmp_path / "t.toml"
     f.write_text("[steady]\ngc_count = 0.1\nheap_goal = 0.05\n")

@@ -24,12 +24,12 @@ import (
 	"os"
 	"reflect"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
+
+	"gcsim.dev/validation/goreport"
 )
 
 //go:linkname unsafe_New reflect.unsafe_New
@@ -340,88 +340,10 @@ func main() {
 			news += sp.news.Load()
 		}
 	}
-	poolReport = map[string]any{"gets": gets, "news": news}
+	poolReport := map[string]any{"gets": gets, "news": news}
 	if gets > 0 {
 		poolReport["hit_rate"] = 1 - float64(news)/float64(gets)
 	}
-	report(prm, procs, elapsed)
+	goreport.Print(prm.Twin, procs, prm.MaxAllocs, elapsed, map[string]any{"pool": poolReport})
 	runtime.KeepAlive(workers)
-}
-
-var poolReport map[string]any
-
-// report prints one JSON line: MemStats (Go's field names), a few
-// runtime/metrics values, and the run's own figures.
-func report(prm params, procs int, elapsed time.Duration) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	names := []string{
-		"/gc/heap/goal:bytes",
-		"/gc/scan/globals:bytes",
-		"/gc/scan/stack:bytes",
-		"/gc/scan/heap:bytes",
-		"/gc/cycles/total:gc-cycles",
-		"/cpu/classes/gc/total:cpu-seconds",
-		"/cpu/classes/gc/pause:cpu-seconds",
-		"/cpu/classes/gc/mark/assist:cpu-seconds",
-		"/cpu/classes/gc/mark/dedicated:cpu-seconds",
-		"/cpu/classes/gc/mark/idle:cpu-seconds",
-		"/cpu/classes/total:cpu-seconds",
-		"/memory/classes/heap/objects:bytes",
-		"/sched/gomaxprocs:threads",
-	}
-	samples := make([]metrics.Sample, len(names))
-	for i, n := range names {
-		samples[i].Name = n
-	}
-	metrics.Read(samples)
-	m := map[string]any{}
-	for _, s := range samples {
-		switch s.Value.Kind() {
-		case metrics.KindUint64:
-			m[s.Name] = s.Value.Uint64()
-		case metrics.KindFloat64:
-			m[s.Name] = s.Value.Float64()
-		}
-	}
-	n := int(ms.NumGC)
-	if n > len(ms.PauseNs) {
-		n = len(ms.PauseNs)
-	}
-	pauses := make([]uint64, 0, n)
-	for k := int(ms.NumGC) - n; k < int(ms.NumGC); k++ {
-		pauses = append(pauses, ms.PauseNs[k%len(ms.PauseNs)])
-	}
-	// Process CPU time: on a busy machine the program gets less than one CPU
-	// per P and every wall-clock figure (mark time, pauses) stretches.
-	var ru syscall.Rusage
-	cpuNs := int64(-1)
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		cpuNs = ru.Utime.Nano() + ru.Stime.Nano()
-	}
-	out := map[string]any{
-		"cpu_ns":     cpuNs, // user + sys of the whole process, -1 if unknown
-		"twin":       prm.Twin,
-		"go_version": runtime.Version(),
-		"gomaxprocs": procs,
-		"allocs":     prm.MaxAllocs,
-		"elapsed_ns": elapsed.Nanoseconds(),
-		"pause_ns":   pauses, // per cycle, oldest first (the last 256 cycles)
-		"metrics":    m,
-		"pool":       poolReport,
-		"memstats": map[string]any{
-			"Alloc": ms.Alloc, "TotalAlloc": ms.TotalAlloc, "Sys": ms.Sys,
-			"Mallocs": ms.Mallocs, "Frees": ms.Frees, "HeapAlloc": ms.HeapAlloc,
-			"HeapSys": ms.HeapSys, "HeapIdle": ms.HeapIdle, "HeapInuse": ms.HeapInuse,
-			"HeapReleased": ms.HeapReleased, "HeapObjects": ms.HeapObjects,
-			"StackInuse": ms.StackInuse, "StackSys": ms.StackSys, "NextGC": ms.NextGC,
-			"PauseTotalNs": ms.PauseTotalNs, "NumGC": ms.NumGC,
-			"NumForcedGC": ms.NumForcedGC, "GCCPUFraction": ms.GCCPUFraction,
-		},
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		fail("%v", err)
-	}
-	os.Stdout.Write(append(b, '\n'))
 }

@@ -57,9 +57,10 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
+
+	"gcsim.dev/validation/goreport"
 )
 
 // unsafe_New is runtime.reflect_unsafe_New: mallocgc(typ.Size_, typ, true).
@@ -396,82 +397,7 @@ func main() {
 	if prm.FinalGC {
 		runtime.GC()
 	}
-	report(prm, procs, elapsed, workers[0].pacer)
+	// with trace_pacer: [gc cycles, heap live, goal, stack scan, globals scan] per cycle end
+	goreport.Print(prm.Twin, procs, prm.MaxAllocs, elapsed, map[string]any{"pacer": workers[0].pacer})
 	runtime.KeepAlive(workers)
-}
-
-// report prints one JSON line: MemStats (Go's field names), a few
-// runtime/metrics values, and the run's own figures.
-func report(prm params, procs int, elapsed time.Duration, pacer [][]uint64) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	names := []string{
-		"/gc/heap/goal:bytes",
-		"/gc/scan/globals:bytes",
-		"/gc/scan/stack:bytes",
-		"/gc/scan/heap:bytes",
-		"/gc/cycles/total:gc-cycles",
-		"/cpu/classes/gc/total:cpu-seconds",
-		"/cpu/classes/gc/pause:cpu-seconds",
-		"/cpu/classes/gc/mark/assist:cpu-seconds",
-		"/cpu/classes/gc/mark/dedicated:cpu-seconds",
-		"/cpu/classes/gc/mark/idle:cpu-seconds",
-		"/cpu/classes/total:cpu-seconds",
-		"/memory/classes/heap/objects:bytes",
-		"/sched/gomaxprocs:threads",
-	}
-	samples := make([]metrics.Sample, len(names))
-	for i, n := range names {
-		samples[i].Name = n
-	}
-	metrics.Read(samples)
-	m := map[string]any{}
-	for _, s := range samples {
-		switch s.Value.Kind() {
-		case metrics.KindUint64:
-			m[s.Name] = s.Value.Uint64()
-		case metrics.KindFloat64:
-			m[s.Name] = s.Value.Float64()
-		}
-	}
-	n := int(ms.NumGC)
-	if n > len(ms.PauseNs) {
-		n = len(ms.PauseNs)
-	}
-	pauses := make([]uint64, 0, n)
-	for k := int(ms.NumGC) - n; k < int(ms.NumGC); k++ {
-		pauses = append(pauses, ms.PauseNs[k%len(ms.PauseNs)])
-	}
-	// Process CPU time: on a busy machine the program gets less than one CPU
-	// per P and every wall-clock figure (mark time, pauses) stretches.
-	var ru syscall.Rusage
-	cpuNs := int64(-1)
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		cpuNs = ru.Utime.Nano() + ru.Stime.Nano()
-	}
-	out := map[string]any{
-		"cpu_ns":     cpuNs, // user + sys of the whole process, -1 if unknown
-		"twin":       prm.Twin,
-		"go_version": runtime.Version(),
-		"gomaxprocs": procs,
-		"allocs":     prm.MaxAllocs,
-		"elapsed_ns": elapsed.Nanoseconds(),
-		"pause_ns":   pauses, // per cycle, oldest first (the last 256 cycles)
-		"metrics":    m,
-		"pacer":      pacer, // with trace_pacer: [gc cycles, heap live, goal, stack scan, globals scan] per cycle end
-		"memstats": map[string]any{
-			"Alloc": ms.Alloc, "TotalAlloc": ms.TotalAlloc, "Sys": ms.Sys,
-			"Mallocs": ms.Mallocs, "Frees": ms.Frees, "HeapAlloc": ms.HeapAlloc,
-			"HeapSys": ms.HeapSys, "HeapIdle": ms.HeapIdle, "HeapInuse": ms.HeapInuse,
-			"HeapReleased": ms.HeapReleased, "HeapObjects": ms.HeapObjects,
-			"StackInuse": ms.StackInuse, "StackSys": ms.StackSys, "NextGC": ms.NextGC,
-			"PauseTotalNs": ms.PauseTotalNs, "NumGC": ms.NumGC,
-			"NumForcedGC": ms.NumForcedGC, "GCCPUFraction": ms.GCCPUFraction,
-		},
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		fail("%v", err)
-	}
-	os.Stdout.Write(append(b, '\n'))
 }

@@ -1,0 +1,3 @@
+module gcsim.dev/validation/goreport
+
+go 1.27
