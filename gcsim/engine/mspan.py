@@ -68,16 +68,23 @@ def list_pop(heap, spanclass, which):
 
 
 @kernel
+def release_pages(heap, c, base, npages):
+    """Mark pages ``base .. base + npages`` free again and lower the free-page hint
+    (the page-level half of mheap.freeSpan / freeManual, shared by heap and stack spans)."""
+    for q in range(base, base + npages):
+        heap.page_span[q] = -1
+    if base < c[C_FREE_PAGE_HINT]:
+        c[C_FREE_PAGE_HINT] = base
+
+
+@kernel
 def free_span(heap, c, s):
     """Return a span's pages to the heap and park its record for reuse (mheap.freeSpan)."""
     spans = heap.spans
     base = spans[s]["base_page"]
     npages = spans[s]["npages"]
-    for q in range(base, base + npages):
-        heap.page_span[q] = -1
+    release_pages(heap, c, base, npages)
     c[C_PAGES_INUSE] -= npages
-    if base < c[C_FREE_PAGE_HINT]:
-        c[C_FREE_PAGE_HINT] = base
     if base + npages > c[C_SCAV_SEARCH_PAGE]:
         c[C_SCAV_SEARCH_PAGE] = base + npages  # free, unreleased pages the scavenger may take
     spans[s]["state"] = SPAN_FREE

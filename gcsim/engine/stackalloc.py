@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from gcsim.engine._jit import kernel
 from gcsim.engine.heap import _advance_free_hint, alloc_pages
+from gcsim.engine.mspan import release_pages
 from gcsim.engine.stackstate import (
     FIXED_STACK_BYTES,
     K_FREE_REC,
@@ -108,13 +109,9 @@ def _span_new(heap, c, stk, npages, elemsize):
 def _span_free(heap, c, stk, s):
     """Give a stack span's pages back to the heap and park its record."""
     spans = heap.spans
-    base = spans[s]["base_page"]
     npages = spans[s]["npages"]
-    for q in range(base, base + npages):
-        heap.page_span[q] = -1
+    release_pages(heap, c, spans[s]["base_page"], npages)
     c[C_STACK_PAGES] -= npages
-    if base < c[C_FREE_PAGE_HINT]:
-        c[C_FREE_PAGE_HINT] = base
     spans[s]["state"] = SPAN_FREE
     spans[s]["next"] = stk.k[K_FREE_REC]
     stk.k[K_FREE_REC] = s
