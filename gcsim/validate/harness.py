@@ -282,6 +282,11 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     return res, commit
 
 
+# How far the Go twin's measured loop may exceed compute_ns_per_alloc before
+# the notes say so: the loop's timing moves by a few ns between runs.
+LOOP_SLACK_NS = 2.0
+
+
 def _run_notes(cfg: Any, go_runs: Sequence[Any]) -> list[str]:
     """What the reader of the table should know about the Go runs.
 
@@ -289,7 +294,10 @@ def _run_notes(cfg: Any, go_runs: Sequence[Any]) -> list[str]:
       min(GOMAXPROCS, CPUs). Below ~90 % the machine was busy, and the
       wall-clock figures (mark time, pauses, and through them GC CPU) are
       stretched by the time the program waited for a CPU;
-    - model inputs measured differently from the config (globals).
+    - model inputs measured differently from the config (globals, and the
+      twin's own loop: the Go program spins compute_ns_per_alloc minus what
+      its loop costs without mallocgc, so a loop dearer than the config
+      means Go did more work per object than gcsim charged).
     """
     notes = []
     P = min(cfg.run.gomaxprocs, os.cpu_count() or 1)
@@ -300,6 +308,14 @@ def _run_notes(cfg: Any, go_runs: Sequence[Any]) -> list[str]:
         busy = " (a busy machine: wall-clock figures are stretched)" if min(shares) < 0.9 else ""
         notes.append(f"Go got {text} % of {P} CPU(s) over its wall time{busy}")
     report = go_runs[0].report
+    loops = [run.report["loop_ns_per_alloc"] for run in go_runs
+             if run.report.get("loop_ns_per_alloc") is not None]
+    compute = cfg.workload.compute_ns_per_alloc
+    if loops and max(loops) > compute + LOOP_SLACK_NS:
+        text = ", ".join(f"{x:.1f}" for x in loops)
+        notes.append(f"the Go program's own loop took {text} ns per object, more than "
+                     f"workload.compute_ns_per_alloc = {compute:g}: Go did up to "
+                     f"{max(loops) - compute:.1f} ns more work per object than gcsim charged")
     globals_go = report.get("metrics", {}).get("/gc/scan/globals:bytes")
     globals_cfg = cfg.workload.globals_bytes
     if globals_go and abs(globals_go - globals_cfg) > 0.1 * globals_go:

@@ -62,7 +62,7 @@ def test_params_come_from_the_config() -> None:
     cfg = load_config(STEADY / "config.toml", ["runtime.gogc=50", "run.gomaxprocs=2"])
     p = T.twin_params(cfg, "steady")
     assert p["max_allocs"] == cfg.run.max_allocs == 10_000_000
-    assert p["compute_ns_per_alloc"] == cfg.workload.compute_ns_per_alloc == 7.7
+    assert p["compute_ns_per_alloc"] == cfg.workload.compute_ns_per_alloc == 25.0
     assert p["final_gc"] is False
     assert p["sites"] == [
         {"name": "node", "weight": 1.0, "size_bytes": 64, "pointer_words": 2,
@@ -220,6 +220,23 @@ def test_go_side_falls_back_to_gctrace_pauses() -> None:
     assert side.gc_cpu_fraction is None and side.scalar("gc_cpu") is None
 
 
+def test_notes_say_when_the_go_loop_costs_more_than_the_config_charges() -> None:
+    from types import SimpleNamespace
+
+    from gcsim.validate.harness import LOOP_SLACK_NS, _run_notes
+
+    cfg = load_config(STEADY / "config.toml", ["workload.compute_ns_per_alloc=10"])
+
+    def run(loop_ns: float) -> SimpleNamespace:
+        return SimpleNamespace(wall_s=1.0, report={"cpu_ns": int(1e9), "loop_ns_per_alloc": loop_ns})
+
+    assert not any("loop" in n for n in _run_notes(cfg, [run(9.0), run(10.0 + LOOP_SLACK_NS)]))
+    notes = [n for n in _run_notes(cfg, [run(9.0), run(14.5)]) if "loop" in n]
+    assert len(notes) == 1
+    assert "9.0, 14.5 ns per object" in notes[0] and "compute_ns_per_alloc = 10" in notes[0]
+    assert "4.5 ns more work per object" in notes[0]
+
+
 def test_stack_and_pool_rows_appear_when_both_sides_have_them() -> None:
     sim = C.SideFigures(parse_gctrace(SIM_TRACE), 0.1, np.array([1e4]), stack_inuse_bytes=65536,
                         pool_hit_rate=0.9)
@@ -370,4 +387,7 @@ def test_steady_on_real_go(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     rep = json.loads((tmp_path / "v" / "runs" / "steady-gogc100-p1" / "go-1.json").read_text())
     assert rep["go_version"] == gotool.go_version()
     assert rep["memstats"]["Mallocs"] >= 10_000_000  # the program did the allocations
+    # The twin timed its own loop and spun the rest of compute_ns_per_alloc.
+    assert rep["loop_ns_per_alloc"] > 0
+    assert rep["spin_ns_per_alloc"] == pytest.approx(max(0.0, 25.0 - rep["loop_ns_per_alloc"]))
     assert os.path.getsize(tmp_path / "v" / "figures" / "steady-gogc100-p1.png") > 0
