@@ -53,6 +53,7 @@ from gcsim.engine.state import (
     C_N_SLOTS_USED,
     C_N_SPAN_RECORDS,
     C_PAGES_INUSE,
+    C_PAGES_FAULTED,
     C_PAGES_MAPPED,
     C_PAGES_RELEASED,
     C_PHASE,
@@ -151,7 +152,9 @@ def alloc_pages(heap, c, npages):
 
     Grows the arena in 512-page steps when no free run fits; the caller has
     checked ``page_span`` has room. Released pages that get used stop counting
-    as released. Returns the first page.
+    as released; the OS backs each again on its first touch (a page fault,
+    ``C_PAGES_FAULTED``). Returns the first page and how many of the pages
+    were released, which the caller charges ``page_fault`` each.
     """
     base = _find_free_run(heap, c, npages)
     if base < 0:
@@ -175,8 +178,9 @@ def alloc_pages(heap, c, npages):
         released += heap.page_released[q]
         heap.page_released[q] = 0
     c[C_PAGES_RELEASED] -= released
+    c[C_PAGES_FAULTED] += released
     c[C_PAGES_INUSE] += npages
-    return base
+    return base, released
 
 
 @kernel
@@ -191,7 +195,7 @@ def _advance_free_hint(heap, c):
 
 
 @kernel
-def alloc_span(heap, c, tab, spanclass, npages, nelems, elemsize):
+def alloc_span(heap, c, tab, costs, spanclass, npages, nelems, elemsize, out_cost):
     """A new in-use span of ``npages`` for ``spanclass`` (mheap.alloc + initSpan).
 
     Reuses a parked record of the same span class (its slot block already has
@@ -215,14 +219,16 @@ def alloc_span(heap, c, tab, spanclass, npages, nelems, elemsize):
             heap.slot_span[base_slot + i] = s
             heap.slot_alloc[base_slot + i] = 0
             heap.slot_mark[base_slot + i] = 0
-    base = alloc_pages(heap, c, npages)
+    base, faulted = alloc_pages(heap, c, npages)
+    # The faults land on whoever first writes each page; charging them to the
+    # goroutine taking the span puts them on the same P, a little earlier.
+    out_cost[0] += faulted * costs.page_fault
     for q in range(base, base + npages):
         heap.page_span[q] = s
     spans[s]["base_page"] = base
     spans[s]["npages"] = npages
     if base == c[C_FREE_PAGE_HINT]:
         _advance_free_hint(heap, c)
-    spans[s]["npages"] = npages
     spans[s]["spanclass"] = spanclass
     spans[s]["elemsize"] = elemsize
     spans[s]["alloc_count"] = 0
@@ -420,8 +426,8 @@ def _cache_span(heap, c, tab, costs, spanclass, out_cost):
                 list_remove(heap, s)
                 return s
     out_cost[0] += costs.span_alloc
-    return alloc_span(heap, c, tab, spanclass, npages, tab.spanclass_nelems[spanclass],
-                      tab.class_size[sc])
+    return alloc_span(heap, c, tab, costs, spanclass, npages, tab.spanclass_nelems[spanclass],
+                      tab.class_size[sc], out_cost)
 
 
 @kernel
@@ -432,7 +438,7 @@ def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
     npages = slot_bytes // PAGE_BYTES
     deduct_sweep_credit(heap, c, costs, slot_bytes, out_cost)
     spanclass = 1 if noscan else 0
-    s = alloc_span(heap, c, tab, spanclass, npages, 1, slot_bytes)
+    s = alloc_span(heap, c, tab, costs, spanclass, npages, 1, slot_bytes, out_cost)
     if c[C_SCAV_PENDING_PAGES] > 0:
         scavenge_after_grow(heap, c, costs, out_cost)
     list_push(heap, spanclass, L_FULL_SWEPT, s)

@@ -81,7 +81,9 @@ def _span_new(heap, c, stk, npages, elemsize):
         c[C_N_SPAN_RECORDS] += 1
         spans[s]["slot_base"] = 0
         spans[s]["nelems"] = 0
-    base = alloc_pages(heap, c, npages)
+    # Stack spans are taken at start-up, goroutine exit and the mark-start
+    # shrink as well as on growth; their faults are counted, not charged.
+    base, _ = alloc_pages(heap, c, npages)
     for q in range(base, base + npages):
         heap.page_span[q] = s
     c[C_PAGES_INUSE] -= npages  # manual spans are not heap in use

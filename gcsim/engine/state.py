@@ -166,7 +166,8 @@ C_SCAV_GROW_PAGES = 83  # pages released by allocation-time scavenging (heap gro
 C_SCAV_ASSIST_CYCLES = 84  # allocation-time scavenging CPU since start
 C_MARK_WORK_END_CYCLES = 85  # latest P clock a worker slice or assist ended at, this cycle
 C_REVISE_PENDING = 86  # heapLive moved during mark since the last revise (gcController.update)
-N_COUNTERS = 87
+C_PAGES_FAULTED = 87  # runtime pages backed again by the OS on first touch, since start
+N_COUNTERS = 88
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -255,6 +256,7 @@ COUNTER_NAMES = (
     "C_SCAV_ASSIST_CYCLES",
     "C_MARK_WORK_END_CYCLES",
     "C_REVISE_PENDING",
+    "C_PAGES_FAULTED",
 )
 
 # float64 pacer state (index with F_*)
@@ -461,6 +463,7 @@ class Costs(NamedTuple):
     sweep_span: float
     sweep_free_span: float
     scavenge_page: float
+    page_fault: float
     stw_sweep_term: float
     stw_mark_term: float
     stw_per_p: float

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.engine.state import (
+    C_PAGES_FAULTED,
     C_PAGES_RELEASED,
     C_SCAV_ASSIST_CYCLES,
     C_SCAV_GROW_PAGES,
@@ -311,6 +312,8 @@ def _background(result: Any) -> dict[str, Any]:
         "scavenge_grow_released_bytes": int(c[C_SCAV_GROW_PAGES]) * page,
         "scavenge_assist_cpu_s": int(c[C_SCAV_ASSIST_CYCLES]) / hz,
         "heap_released_bytes": int(c[C_PAGES_RELEASED]) * page,
+        # pages the OS backed on first touch (heap growth, reuse after scavenging)
+        "page_faulted_bytes": int(c[C_PAGES_FAULTED]) * page,
     }
 
 

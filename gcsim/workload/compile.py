@@ -67,6 +67,7 @@ _COST_FIELDS = {
     "sweep_span": "sweep_span_ns",
     "sweep_free_span": "sweep_free_span_ns",
     "scavenge_page": "scavenge_ns_per_page",
+    "page_fault": "page_fault_ns",
     "stw_sweep_term": "stw_sweep_term_ns",
     "stw_mark_term": "stw_mark_term_ns",
     "stw_per_p": "stw_per_p_ns",
