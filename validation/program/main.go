@@ -277,7 +277,11 @@ func (w *worker) run() {
 				}
 			case lifeImmortal:
 				ring[c] = p
-				c++
+				// The site's cap stops it at the end of its table; only
+				// measureLoop, which has no caps, wraps.
+				if c++; c == len(ring) {
+					c = 0
+				}
 			case lifeExponential:
 				if c < len(ring) {
 					ring[c] = p
