@@ -10,12 +10,12 @@ config. Checked:
 - gcsim's own cycles whose marked heap matches a Go cycle's within 1 %
   commit a goal within 2 % of that Go cycle's;
 - the cycle count, within COUNT_LIMITS. The issue asks for 10 %; the model
-  meets that at GOGC 50 and 100 (below). At GOGC 200 and 400 gcsim's mutator,
-  ~half as costly per step as Go's in this twin (issue 4's notes), allocates
-  more black during each mark, so its marked heaps and goals run above Go's
-  and its cycles are fewer; at GOGC=25 its warm-up reaches the live heap in
-  more, smaller cycles than Go's. The limits are what the model achieves now,
-  so a regression fails; tighten them as the model improves.
+  meets that at GOGC 50, 100, 200 and 400 (below). At GOGC=25 Go's GC CPU
+  limiter turns on late in the run and its marks overshoot the goal, which
+  gcsim's limiter does not (issue 4's notes: at GOMAXPROCS=1 Go's fractional
+  worker runs only at scheduler turns, so its marks are nearly all assists).
+  The limits are what the model achieves now, so a regression fails; tighten
+  them as the model improves.
 """
 
 from __future__ import annotations
@@ -44,8 +44,12 @@ GOAL_TOLERANCE = 0.02  # issue 5: within 2 % of real Go's for the same marked he
 # (+9.1 %); 100: 29 vs 30 (-3.3 %); 200: 9 vs 14 (-35.7 %); 400: 4 vs 6 (-33.3 %).
 # Go's own count moves by up to 20 % between runs with the machine's load (98-124
 # at GOGC=25, 66-76 at 50), so the limits cover both; GOGC=50's went 0.10 -> 0.15
-# for that, knowingly.
-COUNT_LIMITS = {25: 0.55, 50: 0.15, 100: 0.25, 200: 0.50, 400: 0.55}
+# for that, knowingly. After the Go twin's loop was charged on both sides and page
+# faults were costed (quiet machine, 2026-11-26 08:00, two runs): 25: 157 vs
+# 118-119 (+31.9..+33.1 %); 50: 74 vs 77-80 (-3.9..-7.5 %); 100: 31 vs 31-32 (0.0..
+# -3.1 %); 200: 12 vs 13 (-7.7 %); 400: 6 vs 6 (0.0 %). One cycle is 14-17 % of
+# Go's count at GOGC 400 and 200.
+COUNT_LIMITS = {25: 0.45, 50: 0.15, 100: 0.15, 200: 0.25, 400: 0.35}
 # gcsim's marked heap matches some Go cycle's within 1 % in most cycles up to
 # GOGC=100; above, gcsim marks more than Go (see COUNT_LIMITS) and 0-2 of its
 # cycles match, so there the matched check runs on whatever matches.
