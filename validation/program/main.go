@@ -37,8 +37,9 @@
 //     table, then overwrites a uniformly random entry; "transient" objects
 //     are dropped at once.
 //  6. compute_ns_per_alloc is all the work a step does outside mallocgc, per
-//     object: the program times its own loop first (measureLoop: the same
-//     loop with mallocgc replaced by a load) and spins only the rest before
+//     object: the program times its own loop first, in a child process
+//     (measureLoop: the same loop with mallocgc replaced by a load) and spins
+//     only the rest before
 //     each step, so Go does what gcsim charges. The report carries both
 //     (loop_ns_per_alloc, spin_ns_per_alloc); a loop slower than the config
 //     asks is one the twin cannot honour, and the harness says so.
@@ -56,12 +57,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -313,8 +318,8 @@ func procCPU() int64 {
 // measureLoop returns the CPU time per object of w's loop with mallocgc
 // replaced by a load of one preallocated object per site: the site draw, the
 // children, the root-table store and the counters, what gcsim's config has to
-// count as compute. It runs before any worker, on w's own root tables (no
-// allocation, so no GC starts), and leaves them empty again. Median of five
+// count as compute. It runs in the measuring child (loopInChild), with GC
+// off, on w's own root tables, and leaves them empty again. Median of five
 // rounds of 2^20 objects after a warm-up round (~0.1 s in all).
 func measureLoop(w *worker) float64 {
 	const perRound = 1 << 20
@@ -344,6 +349,37 @@ func measureLoop(w *worker) float64 {
 	}
 	sort.Float64s(rounds)
 	return rounds[len(rounds)/2]
+}
+
+// measureEnv set makes the program time its loop (measureLoop), print
+// {"loop_ns_per_alloc": ns} and exit, without running the workload.
+const measureEnv = "GCSIM_TWIN_MEASURE_LOOP"
+
+// loopInChild runs this program with measureEnv set and the same arguments
+// and returns the loop time it prints. Its gctrace output is dropped.
+func loopInChild() float64 {
+	exe, err := os.Executable()
+	if err != nil {
+		fail("timing the loop: %v", err)
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), measureEnv+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) { // the child's own message is its last stderr line
+			lines := strings.Split(strings.TrimSpace(string(ee.Stderr)), "\n")
+			err = fmt.Errorf("%v: %s", err, lines[len(lines)-1])
+		}
+		fail("timing the loop: %v", err)
+	}
+	var r struct {
+		LoopNs float64 `json:"loop_ns_per_alloc"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		fail("timing the loop: %v in %q", err, out)
+	}
+	return r.LoopNs
 }
 
 // share is goroutine g's part of n split evenly over procs goroutines.
@@ -402,6 +438,20 @@ func main() {
 	if total <= 0 {
 		fail("no site has a weight > 0")
 	}
+	// The loop is timed in a child process (this program again, with
+	// measureEnv set), so this process's heap and GC start exactly as the
+	// workload does: its root tables trigger the first cycle at a low GOGC,
+	// which marks while the workers allocate, as gcsim's does.
+	// Everything slow happens before the root tables exist.
+	measuring := os.Getenv(measureEnv) != ""
+	loopNs, spinNs, spinN := 0.0, 0.0, 0
+	if measuring {
+		debug.SetGCPercent(-1) // no cycle during the timing
+	} else {
+		loopNs = loopInChild()
+		spinNs = max(0, prm.ComputeNsPerAlloc-loopNs)
+		spinN = spinIterations(spinNs)
+	}
 	procs := runtime.GOMAXPROCS(0)
 	nSites := len(prm.Sites)
 	types := make([]unsafe.Pointer, nSites)
@@ -443,11 +493,12 @@ func main() {
 		workers[g] = w
 	}
 
-	// Every worker runs the same loop; time it once and spin the rest of
-	// compute_ns_per_alloc.
-	loopNs := measureLoop(workers[0])
-	spinNs := max(0, prm.ComputeNsPerAlloc-loopNs)
-	spinN := spinIterations(spinNs)
+	// Every worker runs the same loop; spin the rest of compute_ns_per_alloc.
+	if measuring {
+		out, _ := json.Marshal(map[string]float64{"loop_ns_per_alloc": measureLoop(workers[0])})
+		fmt.Println(string(out))
+		return
+	}
 	for _, w := range workers {
 		w.spinN = spinN
 	}
