@@ -319,8 +319,8 @@ func procCPU() int64 {
 // replaced by a load of one preallocated object per site: the site draw, the
 // children, the root-table store and the counters, what gcsim's config has to
 // count as compute. It runs in the measuring child (loopInChild), with GC
-// off, on w's own root tables, and leaves them empty again. Median of five
-// rounds of 2^20 objects after a warm-up round (~0.1 s in all).
+// off, on w's own root tables. Median of five rounds of 2^20 objects after a
+// warm-up round (~0.1 s in all).
 func measureLoop(w *worker) float64 {
 	const perRound = 1 << 20
 	nSites := len(w.types)
@@ -340,9 +340,6 @@ func measureLoop(w *worker) float64 {
 		if t1 := procCPU(); r > 0 && t0 >= 0 && t1 >= t0 {
 			rounds = append(rounds, float64(t1-t0)/float64(dry.done))
 		}
-	}
-	for _, ring := range w.rings {
-		clear(ring)
 	}
 	if len(rounds) == 0 {
 		return 0
