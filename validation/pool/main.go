@@ -87,15 +87,18 @@ func abiType(t reflect.Type) unsafe.Pointer {
 	return (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
 }
 
-var spinSink uint64
-
-func spin(n int) {
-	x := spinSink
+// spin does n iterations of a dependent multiply-add chain from x; the
+// caller keeps the result in its own worker, since a sink shared by the
+// goroutines would bounce a cache line between the Ps on every object.
+func spin(x uint64, n int) uint64 {
 	for i := 0; i < n; i++ {
 		x = x*6364136223846793005 + 1442695040888963407
 	}
-	spinSink = x
+	return x
 }
+
+// probeSink keeps spinIterations' probe from being optimized away.
+var probeSink uint64
 
 func spinIterations(ns float64) int {
 	if ns <= 0 {
@@ -103,7 +106,7 @@ func spinIterations(ns float64) int {
 	}
 	const probe = 1 << 22
 	t0 := time.Now()
-	spin(probe)
+	probeSink = spin(probeSink, probe)
 	perIter := float64(time.Since(t0).Nanoseconds()) / probe
 	return int(ns/perIter + 0.5)
 }
@@ -119,7 +122,10 @@ type sitePool struct {
 	news    atomic.Int64
 }
 
+// A worker's hot fields sit on cache lines no other worker writes.
 type worker struct {
+	_       [64]byte
+	sink    uint64 // spin's result
 	types   []unsafe.Pointer
 	pools   []*sitePool
 	cum     []uint64
@@ -129,6 +135,7 @@ type worker struct {
 	rng     uint64
 	spinN   int
 	gets    int64
+	_       [64]byte
 }
 
 func (w *worker) next() uint64 {
@@ -173,7 +180,7 @@ func (w *worker) run() {
 	held := make([]unsafe.Pointer, 0, 4096)
 	for made := int64(0); made < w.allocs; {
 		if w.spinN > 0 {
-			spin(w.spinN)
+			w.sink = spin(w.sink, w.spinN)
 		}
 		s := pick(w.cum, w.next())
 		sp := w.pools[s]
@@ -299,7 +306,7 @@ func main() {
 	workers := make([]*worker, procs)
 	for g := range workers {
 		w := &worker{types: types, pools: pools, cum: cum, rng: prm.Seed*0x9E3779B97F4A7C15 + uint64(g) + 1,
-			spinN: spinN, cursors: make([]int, len(prm.Sites)), rings: make([][]unsafe.Pointer, len(prm.Sites))}
+			spinN: spinN, cursors: make([]int, len(prm.Sites)+16)[8 : 8+len(prm.Sites)], rings: make([][]unsafe.Pointer, len(prm.Sites))}
 		w.allocs = prm.MaxAllocs / int64(procs)
 		if int64(g) < prm.MaxAllocs%int64(procs) {
 			w.allocs++
