@@ -134,6 +134,12 @@ class RuntimeConfig:
     adaptive_stack_start : bool
         New goroutines start with the average scanned stack size
         (GODEBUG=adaptivestackstart=1, Go's default) instead of 2 KiB.
+    preempt_ns : float
+        Go's forcePreemptNS: sysmon preempts a goroutine that has run this long
+        (10 ms), the moment a P running an allocating goroutine may switch to
+        its fractional mark worker (GOMAXPROCS 1-3, 5-7, ...). 0 = the worker
+        takes its share of every quantum, the pacer's idealised schedule.
+        0..1e12.
     """
 
     gogc: int | None = 100
@@ -146,6 +152,7 @@ class RuntimeConfig:
     max_stack_bytes: int = 1_000_000_000
     shrink_stacks: bool = True
     adaptive_stack_start: bool = True
+    preempt_ns: float = 10_000_000.0
 
 
 @dataclass(frozen=True)
@@ -706,6 +713,7 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
         shrink_stacks=_bool(t.get("shrink_stacks", d.shrink_stacks), "runtime.shrink_stacks"),
         adaptive_stack_start=_bool(t.get("adaptive_stack_start", d.adaptive_stack_start),
                                    "runtime.adaptive_stack_start"),
+        preempt_ns=_req_num(t.get("preempt_ns", d.preempt_ns), "runtime.preempt_ns", 0.0, 1e12),
     )
 
 
@@ -1348,6 +1356,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "max_stack_bytes": cfg.runtime.max_stack_bytes,
             "shrink_stacks": cfg.runtime.shrink_stacks,
             "adaptive_stack_start": cfg.runtime.adaptive_stack_start,
+            "preempt_ns": _f(cfg.runtime.preempt_ns),
         },
         "costs": {name: _f(v) for name, v in cfg.costs.as_dict().items()},
         "workload": {

@@ -88,6 +88,7 @@ from gcsim.engine.state import (
     C_CYC_TRIGGERED,
     C_CYC_UNSWEPT,
     C_GC_CPU_CYCLES,
+    C_GC_INITIATOR,
     C_GC_PENDING,
     C_GRAY_LEN,
     C_HEAP_ALLOC_BYTES,
@@ -312,10 +313,20 @@ def _stop_the_world(st, P, t_stw, gc_work_end):
 
 
 @kernel
-def _start_the_world(st, P, t):
-    """startTheWorld at ``t``: every P resumes then (clocks never move backwards)."""
+def _start_the_world(st, P, t, exempt):
+    """startTheWorld at ``t``: every P resumes then (clocks never move backwards).
+
+    A P that was stopped goes through schedule() when it restarts, so it may
+    pick a mark worker first (findRunnableGCWorker); P ``exempt`` (-1: none)
+    is the one whose goroutine stopped the world, which just carries on.
+    """
     for p in range(P):
         st.p_time[p] = max(st.p_time[p], t)
+        if p != exempt:
+            st.p_sched_cycles[p] = st.p_time[p]
+            st.p_turn[p] = 1
+        else:
+            st.p_turn[p] = 0
     st.counters[C_NOW_CYCLES] = t
 
 
@@ -369,6 +380,7 @@ def gc_start(st, wl, rp, costs, forced):
     for p in range(P):
         st.p_assist_bytes[p] = 0
         st.p_frac_cycles[p] = 0
+        st.p_frac_on[p] = 0
     c[C_CYC_TRIGGERED] = c[C_HEAP_LIVE_BYTES]
     commit_pacer(st, rp, True, c[C_CYC_TRIGGERED])
     for p in range(P):
@@ -380,7 +392,8 @@ def gc_start(st, wl, rp, costs, forced):
     c[C_GC_PENDING] = 0
 
     t = t_stw + stw1
-    _start_the_world(st, P, t)
+    _start_the_world(st, P, t, c[C_GC_INITIATOR] - 1)
+    c[C_GC_INITIATOR] = 0
     c[C_CYC_MARK_START] = t
     c[C_CYC_STW1_CYCLES] = stw1
     c[C_GC_CPU_CYCLES] += stw1 * P
@@ -441,7 +454,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c[C_GC_PENDING] = 0
 
     t_end = now + stw2
-    _start_the_world(st, P, t_end)
+    _start_the_world(st, P, t_end, -1)
     c[C_GC_CPU_CYCLES] += stw2 * P
     c[C_TOTAL_STW_CPU_CYCLES] += stw2 * P
 

@@ -64,6 +64,7 @@ from gcsim.engine.state import (
     C_CYC_MARK_START,
     C_CYC_TRIGGERED,
     C_GC_CPU_CYCLES,
+    C_GC_INITIATOR,
     C_GC_PENDING,
     C_HEAP_ALLOC_BYTES,
     C_HEAP_GOAL_BYTES,
@@ -112,6 +113,7 @@ from gcsim.engine.state import (
 PAGE_BYTES_ = 8192
 TINY_SIZE_BYTES_ = 16
 HEAP_GROW_PAGES_ = 512
+FRACTIONAL_EXIT = 1.2  # pollFractionalWorkerExit: leave above 1.2 x the goal
 MAX_OBJS_PER_SPAN_ = 1024
 
 
@@ -363,6 +365,86 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
 
 
 @kernel
+def _next_turn(sched_cycles, preempt_cycles):
+    """When sysmon preempts a goroutine scheduled at ``sched_cycles`` (retake).
+
+    sysmon notes a P's new schedtick at its first tick after the schedule and
+    preempts once forcePreemptNS has passed since that tick; a busy program's
+    sysmon sleeps the longest, 10 ms, between ticks, so ticks are modelled at
+    multiples of ``preempt_cycles``.
+    """
+    first_tick = (sched_cycles + preempt_cycles - 1) // preempt_cycles * preempt_cycles
+    return first_tick + preempt_cycles
+
+
+@kernel
+def _background_worker(st, wl, rp, costs, p, q_end):
+    """P ``p``'s background mark worker for this quantum (findRunnableGCWorker).
+
+    A dedicated worker owns its P while there is work. A fractional worker
+    runs while the P's fractional time over the elapsed mark time is under
+    the goal. On an idle P it is picked whenever the P looks for work, so it
+    takes its share of each quantum. A P running a goroutine picks it only
+    when the P goes through schedule(): at a world restart (the Ps stopped
+    for gcStart, not the one that ran it) or when sysmon preempts the
+    goroutine (``runtime.preempt_ns``, forcePreemptNS); then it runs until its
+    share passes 1.2 x the goal (pollFractionalWorkerExit) or the work runs
+    out, and the goroutine gets the P back. ``preempt_ns = 0`` lets it take
+    its share of every quantum, the pacer's idealised schedule.
+    """
+    c = st.counters
+    if not mark_work_left(c):
+        return
+    goal = rp.fractional_goal
+    dedicated = p < rp.dedicated_workers
+    if dedicated:
+        budget = q_end - st.p_time[p]
+    elif rp.preempt_cycles > 0 and _runs_goroutine(p, rp.gomaxprocs, rp.dedicated_workers,
+                                                   rp.mutator_procs, True):
+        now = st.p_time[p]
+        elapsed = now - c[C_CYC_MARK_START]
+        if st.p_frac_on[p] == 0:
+            turn = st.p_turn[p] != 0
+            # sysmon's preemptions since the last schedule (before mark, too):
+            # the goroutine is rescheduled at each; only one inside the mark is a
+            # turn the worker can take.
+            nxt = _next_turn(st.p_sched_cycles[p], rp.preempt_cycles)
+            while nxt <= now:
+                st.p_sched_cycles[p] = nxt
+                if nxt >= c[C_CYC_MARK_START]:
+                    turn = True
+                nxt = _next_turn(nxt, rp.preempt_cycles)
+            if not turn:
+                return
+            st.p_turn[p] = 0
+            st.p_sched_cycles[p] = now
+            if goal <= 0.0 or st.p_frac_cycles[p] > goal * elapsed:
+                return
+            st.p_frac_on[p] = 1
+        # Until self / elapsed > 1.2 goal, elapsed growing with self.
+        exit_share = FRACTIONAL_EXIT * goal
+        left = (exit_share * elapsed - st.p_frac_cycles[p]) / (1.0 - exit_share)
+        budget = min(q_end - now, max(left, 1.0))
+        used = mark_worker(st, wl, costs, p, budget, False)
+        st.p_frac_cycles[p] += used
+        if used < budget or budget >= left or not mark_work_left(c):
+            st.p_frac_on[p] = 0
+            st.p_sched_cycles[p] = st.p_time[p]  # the goroutine is scheduled again
+        return
+    else:
+        # Go schedules the fractional worker while the P's fractional time over the
+        # elapsed mark time is under the goal, so a quantum lost to a long assist
+        # is made up later.
+        elapsed = q_end - c[C_CYC_MARK_START]
+        budget = goal * elapsed - st.p_frac_cycles[p]
+        budget = min(budget, q_end - st.p_time[p])
+    if budget > 0:
+        used = mark_worker(st, wl, costs, p, budget, False)
+        if not dedicated:
+            st.p_frac_cycles[p] += used
+
+
+@kernel
 def sample_timeline(st):
     """Append one timeline row with the counters as they are now."""
     c = st.counters
@@ -466,22 +548,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             if (c[C_PHASE] == PHASE_MARK and st.p_time[p] < q_end
                     and st.p_worker_quantum[p] != q_end):
                 st.p_worker_quantum[p] = q_end
-                # Background workers: a dedicated one owns its P while there is work;
-                # a fractional one takes fractional_goal of each P's quantum.
-                dedicated = p < rp.dedicated_workers
-                if dedicated:
-                    budget = q_end - st.p_time[p]
-                else:
-                    # Go schedules the fractional worker while the P's fractional
-                    # time over the elapsed mark time is under the goal, so a
-                    # quantum lost to a long assist is made up later.
-                    elapsed = q_end - c[C_CYC_MARK_START]
-                    budget = rp.fractional_goal * elapsed - st.p_frac_cycles[p]
-                    budget = min(budget, q_end - st.p_time[p])
-                if budget > 0 and mark_work_left(c):
-                    used = mark_worker(st, wl, costs, p, budget, False)
-                    if not dedicated:
-                        st.p_frac_cycles[p] += used
+                _background_worker(st, wl, rp, costs, p, q_end)
             # The calls below are guarded so that a quantum with nothing for them
             # does not pay for passing the state tuples (~1 us a call).
             if p == P - 1 and (c[C_SCAV_GOAL_BYTES] != NO_GOAL_BYTES
@@ -506,6 +573,8 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 st.stk)
             if status != ST_OK:
                 return status
+            if c[C_GC_PENDING] != 0 and c[C_GC_INITIATOR] == 0:
+                c[C_GC_INITIATOR] = p + 1  # its allocation saw the trigger: it runs gcStart
             if st.p_time[p] < q_end:
                 idle_p_quantum(st, wl, rp, costs, p, q_end)
         c[C_IN_QUANTUM] = 0

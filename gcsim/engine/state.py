@@ -167,7 +167,8 @@ C_SCAV_ASSIST_CYCLES = 84  # allocation-time scavenging CPU since start
 C_MARK_WORK_END_CYCLES = 85  # latest P clock a worker slice or assist ended at, this cycle
 C_REVISE_PENDING = 86  # heapLive moved during mark since the last revise (gcController.update)
 C_PAGES_FAULTED = 87  # runtime pages backed again by the OS on first touch, since start
-N_COUNTERS = 88
+C_GC_INITIATOR = 88  # 1 + the P whose allocation saw the trigger (it runs gcStart), 0 none
+N_COUNTERS = 89
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -257,6 +258,7 @@ COUNTER_NAMES = (
     "C_MARK_WORK_END_CYCLES",
     "C_REVISE_PENDING",
     "C_PAGES_FAULTED",
+    "C_GC_INITIATOR",
 )
 
 # float64 pacer state (index with F_*)
@@ -418,6 +420,9 @@ class State(NamedTuple):
     p_assist_bytes: np.ndarray  # int64[gomaxprocs]: gcAssistBytes of each P's goroutine
     p_worker_quantum: np.ndarray  # int64[gomaxprocs]: last quantum a mark worker ran on the P
     p_frac_cycles: np.ndarray  # int64[gomaxprocs]: fractional-worker cycles on the P this cycle
+    p_sched_cycles: np.ndarray  # int64[gomaxprocs]: when the P last went through schedule()
+    p_turn: np.ndarray  # int64[gomaxprocs]: 1 = the P schedules at its next step (world restart)
+    p_frac_on: np.ndarray  # int64[gomaxprocs]: 1 = the fractional worker holds the P
     site_cursor: np.ndarray  # int64[n_sites]: next root slot (fifo) / filled count
     site_allocs: np.ndarray  # int64[n_sites]: allocations made by the site
     site_cdf: np.ndarray  # float64[n_sites]: cumulative weights of sites still allocating
@@ -495,6 +500,7 @@ class RunParams(NamedTuple):
     rate_step_cycles: int  # simulated time per rate_table row; 0 = rates constant
     mutator_procs: int  # Ps with a runnable allocating goroutine; the others are idle
     max_idle_mark_workers: int  # idle-priority mark workers at once (P - dedicated)
+    preempt_cycles: int  # forcePreemptNS: when sysmon preempts a goroutine; 0 = never waits
 
 
 class Workload(NamedTuple):
@@ -601,6 +607,9 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         p_assist_bytes=np.zeros(gomaxprocs, dtype=np.int64),
         p_worker_quantum=np.full(gomaxprocs, -1, dtype=np.int64),
         p_frac_cycles=np.zeros(gomaxprocs, dtype=np.int64),
+        p_sched_cycles=np.zeros(gomaxprocs, dtype=np.int64),
+        p_turn=np.zeros(gomaxprocs, dtype=np.int64),
+        p_frac_on=np.zeros(gomaxprocs, dtype=np.int64),
         site_cursor=np.zeros(n_sites, dtype=np.int64),
         site_allocs=np.zeros(n_sites, dtype=np.int64),
         site_cdf=np.cumsum(site_weight).astype(np.float64),

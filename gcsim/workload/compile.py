@@ -272,4 +272,5 @@ def compile_run_params(cfg: Config) -> RunParams:
         # Every gcsim cycle is heap- or runtime.GC()-triggered: the 2-minute time
         # trigger (periodic, fewer idle workers) is not modelled.
         max_idle_mark_workers=max_idle_mark_workers(cfg.run.gomaxprocs, dedicated, False),
+        preempt_cycles=ns_to_cycles(cfg.runtime.preempt_ns, hz),
     )

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-# A 10 ms run whose first site's pointer density can be swept 0..1 (no refs).
+# A 30 ms run whose first site's pointer density can be swept 0..1 (no refs).
 SWEEP_BASE = """
 [run]
 seed = 7
 gomaxprocs = 2
-duration_s = 0.01
+duration_s = 0.03
 [workload]
 compute_ns_per_alloc = 50.0
 [[workload.sites]]

@@ -335,6 +335,11 @@ def test_off_is_case_sensitive() -> None:
     expect_error(raw, "runtime.gogc", "OFF", "an integer in 0..1_000_000 or 'off'")
 
 
+def test_preempt_ns_out_of_range() -> None:
+    raw = minimal() | {"runtime": {"preempt_ns": -1}}
+    expect_error(raw, "runtime.preempt_ns", -1, "a number in 0..1e+12")
+
+
 def test_float_size_is_rejected() -> None:
     expect_error(with_site(size=64.0), "workload.sites[0].size", 64.0, "a size")
 
@@ -797,7 +802,7 @@ def test_config_to_dict_is_resolved() -> None:
                             "gcstoptheworld": 0, "write_barrier": True, "pacer": "go1.18",
                             "pool_victim": True,
                             "max_stack_bytes": 1_000_000_000, "shrink_stacks": True,
-                            "adaptive_stack_start": True}
+                            "adaptive_stack_start": True, "preempt_ns": 10_000_000.0}
     assert d["costs"] == {name: e.default_ns for name, e in COSTS.items()}
     assert d["workload"]["globals_bytes"] == 158_154
     site = d["workload"]["sites"][0]
