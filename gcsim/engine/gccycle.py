@@ -66,6 +66,7 @@ from gcsim.engine.pacer import (
     trigger_ratio_update_go15,
 )
 from gcsim.engine.pool import pool_cleanup_and_roots
+from gcsim.engine.rtmem import nonheap_bytes
 from gcsim.engine.scavenge import pace_scavenger
 from gcsim.engine.stacks import stacks_mark_start, stacks_mark_termination
 from gcsim.engine.state import (
@@ -180,7 +181,10 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
     )
     mem_goal = np.int64(np.iinfo(np.int64).max)
     if rp.memory_limit_bytes >= 0:
-        mapped_ready = (c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
+        # The runtime's own memory (span structures, metadata, the profiler's
+        # table) counts against the limit too (rtmem.py).
+        mapped_ready = ((c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
+                        + nonheap_bytes(c[C_N_SPAN_RECORDS], rp.gomaxprocs))
         heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
                      - c[C_PAGES_RELEASED]) * PAGE_BYTES_
         mem_goal = memory_limit_heap_goal(
@@ -450,7 +454,8 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c[C_SWEEP_DIST_MIN_TRIGGER] = c[C_HEAP_LIVE_BYTES] + SWEEP_MIN_HEAP_DISTANCE_BYTES
     commit_pacer(st, rp, False, 0)
     pace_sweeper(heap, c, c[C_PAGES_INUSE], c[C_TRIGGER_BYTES])
-    pace_scavenger(c, st.bg, rp.memory_limit_bytes, c[C_HEAP_GOAL_BYTES])
+    pace_scavenger(c, st.bg, rp.memory_limit_bytes, c[C_HEAP_GOAL_BYTES],
+                   nonheap_bytes(c[C_N_SPAN_RECORDS], rp.gomaxprocs))
     c[C_GC_PENDING] = 0
 
     t_end = now + stw2

@@ -15,7 +15,8 @@ releases free pages again. What gcsim models (reference §4.3):
      physical page. Worked number: 40 MiB in use at mark termination and an
      unchanged goal -> retain 44 MiB.
    - memory-limit goal: 95 % of GOMEMLIMIT (``reduceExtraPercent``), against
-     mapped-ready memory (heap only in gcsim: HeapSys - HeapReleased).
+     mapped-ready memory: HeapSys - HeapReleased plus the runtime's own
+     memory (rtmem.py).
 
 2. The background scavenger goroutine (``bgscavenge``) releases free pages,
    highest addresses first, 64 KiB (``scavengeQuantum``, 8 pages) at a time,
@@ -95,12 +96,17 @@ def scavenge_goal(last_heap_inuse_bytes, heap_goal_bytes, last_heap_goal_bytes, 
 
 
 @kernel
-def pace_scavenger(c, bg, memory_limit_bytes, heap_goal_bytes):
-    """gcPaceScavenger, at the commit after mark termination (both goals)."""
+def pace_scavenger(c, bg, memory_limit_bytes, heap_goal_bytes, nonheap):
+    """gcPaceScavenger, at the commit after mark termination (both goals).
+
+    Go sets the memory-limit goal on all mapped-ready memory; gcsim keeps it
+    as a goal for the heap's retained pages, the runtime's ``nonheap`` bytes
+    (rtmem.py) taken off.
+    """
     retained = retained_bytes(c)
     bg[B_SCAV_LIMIT_GOAL_BYTES] = NO_GOAL_BYTES
     if memory_limit_bytes >= 0:
-        limit_goal = int(memory_limit_bytes * (1.0 - REDUCE_EXTRA_PERCENT / 100.0))
+        limit_goal = int(memory_limit_bytes * (1.0 - REDUCE_EXTRA_PERCENT / 100.0)) - nonheap
         if retained > limit_goal:
             bg[B_SCAV_LIMIT_GOAL_BYTES] = limit_goal
     c[C_SCAV_GOAL_BYTES] = scavenge_goal(

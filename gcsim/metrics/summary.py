@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from gcsim.engine.state import (
+    C_N_SPAN_RECORDS,
     C_PAGES_FAULTED,
     C_PAGES_RELEASED,
     C_SCAV_ASSIST_CYCLES,
@@ -29,6 +30,7 @@ from gcsim.engine.state import (
     C_TOTAL_ALLOC_BYTES,
     NO_GOAL_BYTES,
 )
+from gcsim.engine import rtmem
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.metrics.fragmentation import class_occupancy, fragmentation_summary
 from gcsim.metrics.gctrace import format_gctrace_line
@@ -166,8 +168,11 @@ def timeline_table(tl: np.ndarray, clock_hz: float) -> dict[str, np.ndarray]:
 def memstats(result: Any) -> dict[str, Any]:
     """runtime.MemStats at the end of the run, with Go's field names and meanings.
 
-    Not modelled yet: the runtime's metadata, so Sys = HeapSys + StackSys;
-    StackSys = StackInuse (no cgo). Stacks are the workload's goroutines' only
+    Sys = HeapSys + StackSys + the runtime's own memory (gcsim.engine.rtmem:
+    MSpanSys from the span records, the fixed part split into MCacheSys,
+    BuckHashSys and GCSys + OtherSys as Go's runtime/metrics showed them at
+    start; GC metadata's growth with the heap is not modelled). StackSys =
+    StackInuse (no cgo); stacks are the workload's goroutines' only
     (stacks.py). LastGC and PauseEnd are simulated nanoseconds since program
     start, not Unix time.
     """
@@ -183,6 +188,8 @@ def memstats(result: Any) -> dict[str, Any]:
     heap_inuse = int(last["heap_inuse_bytes"])
     stacks: Any = getattr(result, "extra", {}).get("stacks", {})
     stack_inuse = int(stacks.get("stack_inuse_bytes", 0))
+    mspan_sys = int(rtmem.mspan_sys_bytes(int(c[C_N_SPAN_RECORDS]), P))
+    nonheap = int(rtmem.nonheap_bytes(int(c[C_N_SPAN_RECORDS]), P))
     pauses = _ns(pauses_cycles(cyc), hz).astype(np.int64)
     ends = _ns(cyc["end_cycles"], hz).astype(np.int64)
     ring = np.zeros(PAUSE_RING, dtype=np.int64)
@@ -202,7 +209,7 @@ def memstats(result: Any) -> dict[str, Any]:
     return {
         "Alloc": int(last["heap_alloc_bytes"]),
         "TotalAlloc": int(c[C_TOTAL_ALLOC_BYTES]),
-        "Sys": heap_sys + stack_inuse,
+        "Sys": heap_sys + stack_inuse + nonheap,
         "Mallocs": mallocs,
         "Frees": frees,
         "HeapAlloc": int(last["heap_alloc_bytes"]),
@@ -213,6 +220,11 @@ def memstats(result: Any) -> dict[str, Any]:
         "HeapObjects": mallocs - frees,
         "StackInuse": stack_inuse,
         "StackSys": stack_inuse,
+        "MSpanSys": mspan_sys,
+        "MCacheSys": rtmem.MCACHE_BYTES,
+        "BuckHashSys": rtmem.BUCKHASH_BYTES,
+        "GCSys": int(rtmem.gc_sys_bytes(P)),
+        "OtherSys": int(rtmem.other_sys_bytes(P)),
         "NextGC": int(last["heap_goal_bytes"]),
         "LastGC": int(ends[-1]) if len(ends) else 0,
         "PauseTotalNs": int(pauses.sum()),

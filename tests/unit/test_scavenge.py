@@ -67,7 +67,7 @@ def test_background_scavenger_paces_to_one_percent_and_stops_at_the_goal() -> No
     bg = st.bg
     bg[S.B_LAST_HEAP_INUSE_BYTES] = 2 * MiB
     bg[S.B_LAST_HEAP_GOAL_BYTES] = 4 * MiB
-    pace_scavenger(c, bg, -1, 4 * MiB)
+    pace_scavenger(c, bg, -1, 4 * MiB, 0)
     assert bg[S.B_SCAV_LIMIT_GOAL_BYTES] == S.NO_GOAL_BYTES
     goal = 2 * MiB + 2 * MiB // 10
     goal = -(-goal // 4096) * 4096

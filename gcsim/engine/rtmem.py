@@ -1,0 +1,84 @@
+"""The runtime's own memory outside the heap, which counts against GOMEMLIMIT.
+
+Go's memory limit is on all memory the runtime has mapped and not released
+(``mappedReady``), so its heap goal (``memoryLimitHeapGoal``) and the
+scavenger's memory-limit goal (``gcPaceScavenger``) leave room for memory
+that holds no heap objects: span structures, the per-P caches, GC metadata,
+the profiler's bucket table and the runtime's other allocations
+(runtime/metrics ``/memory/classes/{metadata,other,profiling}``).
+
+gcsim models two parts, measured with runtime/metrics on go1.27.3
+linux/amd64 (2026-11-26) at program start:
+
+- a fixed part, everything but span structures: the profiler's bucket hash
+  table (``buckHashSize`` 179 999 x 8 B, 1 442 626 B with its header
+  allocations), metadata/other (heap arena index, page-allocator
+  bitmaps: 1 346 320 B at GOMAXPROCS=1, 1 352 976 B at 2 and 4), other
+  (543 790 B at 1, 782 958 B at 2 and 4: the second M's runtime state) and
+  the mcache chunk (16 072 B);
+- the span structures (``mspan``, 160 B each, sizeof from the inuse metric's
+  granularity) from ``mheap_.spanalloc``, a fixalloc that takes 16 KiB
+  chunks (102 spans each, 16 320 B) and never returns them: one chunk per 102
+  span records ever live, plus the runtime's own spans at start (83 at
+  GOMAXPROCS=1, 148 above).
+
+Not modelled: metadata/other's growth with the heap (GC work buffers, mark
+bits: +1.1-1.2 MB on a 60-67 MB heap of 64 B and 128 B objects). Against the
+twins' Sys - HeapSys - StackSys at the end of a run (2026-11-26): steady
+6.49 MB in Go, 4.93 in gcsim; memlimit 5.66 and 5.08; memlimit_over 5.38 and
+4.44. With it, the memlimit twin's heap goal went from +9.1 % to +1.8 % of
+Go's and its cycle count from -17.4 % to -2.2 %.
+"""
+
+from __future__ import annotations
+
+from gcsim.engine._jit import kernel
+
+MSPAN_BYTES = 160  # unsafe.Sizeof(mspan{}), go1.27.3 linux/amd64
+FIXALLOC_CHUNK_BYTES = 16 << 10  # _FixAllocChunk
+SPANS_PER_CHUNK = FIXALLOC_CHUNK_BYTES // MSPAN_BYTES  # 102
+MSPAN_CHUNK_BYTES = SPANS_PER_CHUNK * MSPAN_BYTES  # 16 320: what spanalloc's stat counts
+BUCKHASH_BYTES = 1_442_626  # /memory/classes/profiling/buckets
+MCACHE_BYTES = 16_072  # /memory/classes/metadata/mcache/{inuse,free}
+# metadata/other (GCSys) and other (OtherSys): one P, then two or more (the
+# second M's state).
+GC_META_ONE_P_BYTES, GC_META_MORE_P_BYTES = 1_346_320, 1_352_976
+OTHER_ONE_P_BYTES, OTHER_MORE_P_BYTES = 543_790, 782_958
+START_SPANS_ONE_P = 83  # runtime spans live at start (mspan/inuse 13 280 B / 160)
+START_SPANS_MORE_P = 148  # 23 680 B / 160
+
+
+@kernel
+def mspan_sys_bytes(span_records: int, gomaxprocs: int) -> int:
+    """Bytes of span structures the runtime holds (MSpanSys), fixalloc chunks.
+
+    Parameters
+    ----------
+    span_records : int64
+        gcsim's span records ever created (``C_N_SPAN_RECORDS``): records
+        are parked and reused as Go's mspans are, so this is the most spans
+        live at once, the fixalloc's high-water mark.
+    gomaxprocs : int64
+    """
+    start = START_SPANS_ONE_P if gomaxprocs == 1 else START_SPANS_MORE_P
+    chunks = (span_records + start + SPANS_PER_CHUNK - 1) // SPANS_PER_CHUNK
+    return chunks * MSPAN_CHUNK_BYTES
+
+
+@kernel
+def gc_sys_bytes(gomaxprocs: int) -> int:
+    """GCSys: metadata/other at start (its growth with the heap not modelled)."""
+    return GC_META_ONE_P_BYTES if gomaxprocs == 1 else GC_META_MORE_P_BYTES
+
+
+@kernel
+def other_sys_bytes(gomaxprocs: int) -> int:
+    """OtherSys: /memory/classes/other at start."""
+    return OTHER_ONE_P_BYTES if gomaxprocs == 1 else OTHER_MORE_P_BYTES
+
+
+@kernel
+def nonheap_bytes(span_records: int, gomaxprocs: int) -> int:
+    """The runtime's mapped-ready memory outside heap spans and stacks, bytes."""
+    return (BUCKHASH_BYTES + MCACHE_BYTES + gc_sys_bytes(gomaxprocs)
+            + other_sys_bytes(gomaxprocs) + mspan_sys_bytes(span_records, gomaxprocs))
