@@ -14,7 +14,8 @@ never queued, as Go does for noscan spans).
    collector hand out work to workers and assists in slices).
 3. Scanning an object costs a fixed part, a part per pointer word of scan
    size, and a part per non-nil pointer followed (the cache miss to the
-   target); scan work is counted in bytes up to the last pointer word, the
+   target); a small object over 512 B adds the reading of its malloc header
+   and type mask and its own pages' misses (``mark_header_*``); scan work is counted in bytes up to the last pointer word, the
    unit of Go's pacer (§2.6). Its modelled pointer slots (``edges``) or, for a
    root table, its roots are shaded.
 
@@ -42,6 +43,7 @@ and adds the bytes to ``scan_work_done`` and the cycle's ``stack_scan_bytes``.
 from __future__ import annotations
 
 from gcsim.engine._jit import hot_kernel, kernel
+from gcsim.goruntime import sizeclasses as scl
 from gcsim.engine.state import (
     C_GLOBALS_SCAN_DONE,
     C_GLOBALS_WORK_LEFT,
@@ -61,6 +63,9 @@ ROOT_BLOCK_BYTES = 256 << 10  # rootBlockBytes: one data/BSS root job (mgcmark.g
 OBLET_WORDS = (128 << 10) // 8  # maxObletBytes: large objects are scanned 128 KiB at a time
 OBLET_SHIFT = 40  # gray entries: slot | oblet << OBLET_SHIFT
 OBLET_SLOT_MASK = (1 << OBLET_SHIFT) - 1
+MAX_HEADERLESS_BYTES = scl.MIN_SIZE_FOR_MALLOC_HEADER_BYTES  # bigger objects carry a header
+MAX_SMALL_BYTES = scl.MAX_SMALL_SIZE_BYTES  # large objects keep their type in the span
+PHYS_PAGE_BYTES = 4096
 
 
 @hot_kernel
@@ -113,6 +118,11 @@ def scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, g
         return
     pw = slot_ptr_words[slot]
     out_cost[0] += costs.mark_object + pw * costs.mark_scan_word
+    elem = spans[slot_span[slot]]["elemsize"]
+    if elem > MAX_HEADERLESS_BYTES and elem <= MAX_SMALL_BYTES:
+        # A malloc header and the type's mask to read, on pages of its own.
+        out_cost[0] += costs.mark_header_object + costs.mark_header_page * min(
+            1.0, elem / PHYS_PAGE_BYTES)
     c[C_MARK_SCAN_WORK] += pw * 8
     for j in range(edges.shape[1]):
         e = edges[slot, j]

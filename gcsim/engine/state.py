@@ -462,6 +462,8 @@ class Costs(NamedTuple):
     large_alloc_per_byte: float
     mark_object: float
     mark_noscan_object: float
+    mark_header_object: float
+    mark_header_page: float
     mark_pointer: float
     mark_scan_word: float
     mark_root_word: float

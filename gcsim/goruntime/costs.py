@@ -137,6 +137,20 @@ COSTS: dict[str, CostEntry] = {
         "mark_object_ns fit (16 B noscan objects referenced once and twice)",
         "set the mark bit of a pointer-free object (never queued)",
     ),
+    "mark_header_object_ns": CostEntry(
+        77.5, "ns per scanned small object over 512 B, fixed part (on top of mark_object_ns)",
+        "measured 2026-11-26 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: calibration/hdrmark "
+        "(mark CPU of runtime.GC() over 20 000 objects of 1-8 KiB with two pointer words, "
+        "minus the 64 B object's; h of h + p x min(1, size/4096), medians of 8 processes: "
+        "+93 ns at 1 KiB, +163 ns at 4 and 8 KiB)",
+        "read the malloc header and the type's pointer mask (objects over 512 B carry a "
+        "header, mallocgc heapBitsInSpan) on the classic scan path, not Green Tea's",
+    ),
+    "mark_header_page_ns": CostEntry(
+        86.7, "ns per scanned small object over 512 B, per 4 KiB it spans (up to one page)",
+        "measured with mark_header_object_ns: p of its fit",
+        "the TLB and cache misses of objects that no longer share pages",
+    ),
     "mark_pointer_ns": CostEntry(
         5.603, "ns per non-nil pointer followed (Green Tea)",
         "calibrated 2026-11-25 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: p of the "

@@ -61,6 +61,8 @@ _COST_FIELDS = {
     "large_alloc_per_byte": "large_alloc_ns_per_byte",
     "mark_object": "mark_object_ns",
     "mark_noscan_object": "mark_noscan_object_ns",
+    "mark_header_object": "mark_header_object_ns",
+    "mark_header_page": "mark_header_page_ns",
     "mark_pointer": "mark_pointer_ns",
     "mark_scan_word": "mark_scan_word_ns",
     "mark_root_word": "mark_root_word_ns",

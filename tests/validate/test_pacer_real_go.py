@@ -154,18 +154,14 @@ def test_issue_5_gc_cpu_does_not_run_away_with_live_heap_over_the_limit(
 ) -> None:
     """memlimit_over: 86 MiB live, GOMEMLIMIT=64MiB, GOGC=off: GC CPU stays under 60 %.
 
-    Go (go1.27.3, 2026-11-26): GCCPUFraction 29-36 % (472-550 GCs in ~5 s);
-    its limiter never has to act. gcsim on the same 600 000 allocations,
-    since its fractional worker waits for scheduler turns as Go's does
-    (2026-11-26): 492 GCs (-5.7 % against Go's median), GC CPU 7.0 %, no
-    limiter either. Before that, gcsim's worker took its 25 % of every
-    quantum and ran 1 651-1 743 GCs at 18 %; before the assist ratio was
-    revised on heapLive moves, a cycle every few allocations (580 127 GCs).
-    The gap that remains is the mark cost of this twin's 8 KiB objects, one
-    per span: Go's gctrace gives ~1.6 ms of mark CPU per cycle for 11 000
-    live nodes (~140 ns each), gcsim's table charges ~31 ns (see issue 4's
-    notes), so with the cycle count right the GC CPU is ~1/5 of Go's. The
-    limiter itself is checked on a synthetic run in
+    Go (go1.27.3, 2026-11-26): GCCPUFraction 29-36 % (472-562 GCs in ~5 s);
+    its limiter never has to act. gcsim on the same 600 000 allocations
+    (2026-11-26 11:45): 495 GCs (-2.8 % against Go's median), GC CPU 30.2 %
+    (-11.9 %), no limiter either. Two changes got it there: the fractional
+    worker waiting for scheduler turns as Go's does (1 651-1 743 GCs at 18 %
+    before), and the mark cost of objects over 512 B, which carry a malloc
+    header (calibration/hdrmark: ~163 ns extra for these 8 KiB nodes; GC CPU
+    7 % before). The limiter itself is checked on a synthetic run in
     tests/scenarios/test_pacer_laws.py.
     """
     from gcsim.metrics.summary import summary
@@ -185,6 +181,7 @@ def test_issue_5_gc_cpu_does_not_run_away_with_live_heap_over_the_limit(
     print(f"GC CPU fraction: Go {100 * go_frac:.1f} %, gcsim {100 * sim_frac:.1f} %; "
           f"cycles: Go {len(run.lines)}, gcsim {sim['gc_count']} ({100 * count_err:+.1f} %)")
     assert go_frac <= 0.60
-    assert 0.04 <= sim_frac <= 0.60
+    assert sim_frac <= 0.60
+    assert abs(sim_frac - go_frac) / go_frac <= 0.35
     assert abs(count_err) <= 0.25
     assert sim["limiter_cycles"] == 0  # as in Go, GC never reaches the limiter's cap here
