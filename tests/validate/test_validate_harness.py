@@ -237,6 +237,26 @@ def test_notes_say_when_the_go_loop_costs_more_than_the_config_charges() -> None
     assert "4.5 ns more work per object" in notes[0]
 
 
+def test_notes_say_when_go_marked_at_another_speed() -> None:
+    from gcsim.validate.harness import _mark_speed_note, mark_ms_per_mib
+
+    def trace(cpu: str, marked: list[int]) -> list:
+        return parse_gctrace("\n".join(
+            f"gc {n} @0.{n:03d}s 5%: 0.010+2.0+0.005 ms clock, 0.010+{cpu}/0+0.005 ms cpu, "
+            f"9->11->{h2} MB, 10 MB goal, 0 MB stacks, 0 MB globals, 1 P"
+            for n, h2 in enumerate(marked, start=1)))
+
+    # (assist + background + idle) / H2 over cycles 4..: 3.0 ms / 10 MiB.
+    sim = trace("2.0/1.0", [5, 5, 5, 10, 10, 10])
+    assert mark_ms_per_mib(sim) == pytest.approx(0.3)
+    assert mark_ms_per_mib(sim[:3]) is None  # warm-up only
+    same = trace("2.1/1.1", [5, 5, 5, 10, 10, 10])  # 0.32: within 15 %
+    assert _mark_speed_note(sim, [same, same]) is None
+    slow = trace("3.5/1.5", [5, 5, 5, 10, 10, 10])  # 0.50
+    note = _mark_speed_note(sim, [same, slow])
+    assert note is not None and "Go 0.320, 0.500 ms, gcsim 0.300 ms" in note
+
+
 def test_stack_and_pool_rows_appear_when_both_sides_have_them() -> None:
     sim = C.SideFigures(parse_gctrace(SIM_TRACE), 0.1, np.array([1e4]), stack_inuse_bytes=65536,
                         pool_hit_rate=0.9)
