@@ -30,6 +30,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -40,33 +41,6 @@ import (
 const (
 	objects = 20_000
 	rounds  = 7
-)
-
-type (
-	o64 struct {
-		p   [2]unsafe.Pointer
-		pad [48]byte
-	}
-	o512 struct {
-		p   [2]unsafe.Pointer
-		pad [496]byte
-	}
-	o1k struct {
-		p   [2]unsafe.Pointer
-		pad [1008]byte
-	}
-	o2k struct {
-		p   [2]unsafe.Pointer
-		pad [2032]byte
-	}
-	o4k struct {
-		p   [2]unsafe.Pointer
-		pad [4080]byte
-	}
-	o8k struct {
-		p   [2]unsafe.Pointer
-		pad [8176]byte
-	}
 )
 
 var (
@@ -89,25 +63,20 @@ func markNS() float64 {
 	return (s[0].Value.Float64() + s[1].Value.Float64() + s[2].Value.Float64()) * 1e9
 }
 
+// objType is struct{ p [2]unsafe.Pointer; pad [size-16]byte }: two pointer
+// words, then padding to size bytes.
+func objType(size int) reflect.Type {
+	return reflect.StructOf([]reflect.StructField{
+		{Name: "P", Type: reflect.TypeFor[[2]unsafe.Pointer]()},
+		{Name: "Pad", Type: reflect.ArrayOf(size-16, reflect.TypeFor[byte]())},
+	})
+}
+
 func build(size int) {
+	t := objType(size)
 	root = make([]unsafe.Pointer, objects)
 	for i := range root {
-		var p unsafe.Pointer
-		switch size {
-		case 64:
-			p = unsafe.Pointer(new(o64))
-		case 512:
-			p = unsafe.Pointer(new(o512))
-		case 1024:
-			p = unsafe.Pointer(new(o1k))
-		case 2048:
-			p = unsafe.Pointer(new(o2k))
-		case 4096:
-			p = unsafe.Pointer(new(o4k))
-		case 8192:
-			p = unsafe.Pointer(new(o8k))
-		}
-		root[i] = p
+		root[i] = reflect.New(t).UnsafePointer() // mallocgc with the type, as new(T)
 	}
 }
 

@@ -15,8 +15,9 @@ never queued, as Go does for noscan spans).
 3. Scanning an object costs a fixed part, a part per pointer word of scan
    size, and a part per non-nil pointer followed (the cache miss to the
    target); a small object over 512 B adds the reading of its malloc header
-   and type mask and its own pages' misses (``mark_header_*``); scan work is counted in bytes up to the last pointer word, the
-   unit of Go's pacer (§2.6). Its modelled pointer slots (``edges``) or, for a
+   and type mask and its own pages' misses (``mark_header_*``). Scan work
+   is counted in bytes up to the last pointer word, the unit of Go's pacer
+   (§2.6). Its modelled pointer slots (``edges``) or, for a
    root table, its roots are shaded.
 
 Costs come from the cost table, with the Green Tea or classic per-object and
@@ -43,7 +44,7 @@ and adds the bytes to ``scan_work_done`` and the cycle's ``stack_scan_bytes``.
 from __future__ import annotations
 
 from gcsim.engine._jit import hot_kernel, kernel
-from gcsim.goruntime import sizeclasses as scl
+from gcsim.engine.scavenge import PHYS_PAGE_BYTES
 from gcsim.engine.state import (
     C_GLOBALS_SCAN_DONE,
     C_GLOBALS_WORK_LEFT,
@@ -58,14 +59,12 @@ from gcsim.engine.state import (
     W_ROOT_BASE,
     W_ROOT_LEN,
 )
+from gcsim.goruntime.sizeclasses import MAX_SMALL_SIZE_BYTES, MIN_SIZE_FOR_MALLOC_HEADER_BYTES
 
 ROOT_BLOCK_BYTES = 256 << 10  # rootBlockBytes: one data/BSS root job (mgcmark.go)
 OBLET_WORDS = (128 << 10) // 8  # maxObletBytes: large objects are scanned 128 KiB at a time
 OBLET_SHIFT = 40  # gray entries: slot | oblet << OBLET_SHIFT
 OBLET_SLOT_MASK = (1 << OBLET_SHIFT) - 1
-MAX_HEADERLESS_BYTES = scl.MIN_SIZE_FOR_MALLOC_HEADER_BYTES  # bigger objects carry a header
-MAX_SMALL_BYTES = scl.MAX_SMALL_SIZE_BYTES  # large objects keep their type in the span
-PHYS_PAGE_BYTES = 4096
 
 
 @hot_kernel
@@ -119,8 +118,9 @@ def scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, g
     pw = slot_ptr_words[slot]
     out_cost[0] += costs.mark_object + pw * costs.mark_scan_word
     elem = spans[slot_span[slot]]["elemsize"]
-    if elem > MAX_HEADERLESS_BYTES and elem <= MAX_SMALL_BYTES:
-        # A malloc header and the type's mask to read, on pages of its own.
+    if MIN_SIZE_FOR_MALLOC_HEADER_BYTES < elem <= MAX_SMALL_SIZE_BYTES:
+        # A malloc header and the type's mask to read, on pages of its own
+        # (large objects keep their type in the span: no header).
         out_cost[0] += costs.mark_header_object + costs.mark_header_page * min(
             1.0, elem / PHYS_PAGE_BYTES)
     c[C_MARK_SCAN_WORK] += pw * 8

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from gcsim.engine import rtmem
 from gcsim.engine.state import (
     C_N_SPAN_RECORDS,
     C_PAGES_FAULTED,
@@ -30,7 +31,6 @@ from gcsim.engine.state import (
     C_TOTAL_ALLOC_BYTES,
     NO_GOAL_BYTES,
 )
-from gcsim.engine import rtmem
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.metrics.fragmentation import class_occupancy, fragmentation_summary
 from gcsim.metrics.gctrace import format_gctrace_line

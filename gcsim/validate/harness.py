@@ -28,6 +28,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -275,10 +276,7 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     res = SettingResult(twin.name, cfg.runtime.gogc, P, rows, C.check_thresholds(rows, limits),
                         [run.wall_s for run in go_runs], result.wall_s, limits=dict(limits))
     res.notes += _run_notes(cfg, go_runs)
-    from gcsim.metrics.gctrace import parse_gctrace_file
-
-    note = _mark_speed_note(parse_gctrace_file(folder / "gctrace.txt"),
-                            [run.lines for run in go_runs])
+    note = _mark_speed_note(sim.lines, [side.lines for side in gos])
     if note:
         res.notes.append(note)
     if plots:
@@ -306,10 +304,7 @@ def mark_ms_per_mib(lines: Sequence[Any]) -> float | None:
     vals = [(ln.assist_cpu_ms + ln.background_cpu_ms + ln.idle_cpu_ms) / ln.heap_live_mb
             for ln in lines if ln.gc_number > MARK_SPEED_SKIP_CYCLES and ln.heap_live_mb > 0
             and not ln.forced]
-    if not vals:
-        return None
-    vals.sort()
-    return vals[len(vals) // 2]
+    return statistics.median(vals) if vals else None
 
 
 def _mark_speed_note(sim_lines: Sequence[Any], go_runs: Sequence[Sequence[Any]]) -> str | None:

@@ -51,8 +51,8 @@ def test_memstats_sys_carries_the_runtime_memory(gomaxprocs: int) -> None:
     records = int(r.counters[C_N_SPAN_RECORDS])
     nonheap = m["Sys"] - m["HeapSys"] - m["StackSys"]
     assert nonheap == rtmem.nonheap_bytes(records, gomaxprocs)
-    assert nonheap == (m["MSpanSys"] + m["MCacheSys"] + m["BuckHashSys"] + m["GCSys"]
-                       + m["OtherSys"])
+    assert nonheap == sum(m[k] for k in ("MSpanSys", "MCacheSys", "BuckHashSys", "GCSys",
+                                         "OtherSys"))
     assert m["MSpanSys"] % rtmem.MSPAN_CHUNK_BYTES == 0
     assert m["MSpanSys"] >= records * rtmem.MSPAN_BYTES
 

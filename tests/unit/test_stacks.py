@@ -140,7 +140,7 @@ def test_shrink_sequence_and_stack_memory() -> None:
     assert st["shrinks"] == 20 * 7
     ms = memstats(res)
     assert ms["StackInuse"] == want[-1] == ms["StackSys"]
-    runtime_own = ms["MSpanSys"] + ms["MCacheSys"] + ms["BuckHashSys"] + ms["GCSys"] + ms["OtherSys"]
+    runtime_own = sum(ms[k] for k in ("MSpanSys", "MCacheSys", "BuckHashSys", "GCSys", "OtherSys"))
     assert ms["Sys"] == ms["HeapSys"] + ms["StackSys"] + runtime_own
 
 

@@ -228,7 +228,8 @@ def test_notes_say_when_the_go_loop_costs_more_than_the_config_charges() -> None
     cfg = load_config(STEADY / "config.toml", ["workload.compute_ns_per_alloc=10"])
 
     def run(loop_ns: float) -> SimpleNamespace:
-        return SimpleNamespace(wall_s=1.0, report={"cpu_ns": int(1e9), "loop_ns_per_alloc": loop_ns})
+        return SimpleNamespace(wall_s=1.0,
+                               report={"cpu_ns": int(1e9), "loop_ns_per_alloc": loop_ns})
 
     assert not any("loop" in n for n in _run_notes(cfg, [run(9.0), run(10.0 + LOOP_SLACK_NS)]))
     notes = [n for n in _run_notes(cfg, [run(9.0), run(14.5)]) if "loop" in n]
