@@ -16,10 +16,10 @@
    one (``workload.mutator_procs``), until its clock passes the end of
    the quantum; time left over (no goroutine, a parked assist, the run's
    end) goes to idle-priority marking, the background sweeper or idling
-   (procs.py). One mutator step is: compute for ``compute_ns_per_alloc``,
-   pick a site by weight, allocate its object (and the children its refs
-   ask for), write its pointer slots, and publish it in the site's roots,
-   which drops the reference it replaces. A P's clock may overshoot the
+   (procs.py). One mutator step is: pick a site by weight, allocate its
+   object (and the children its refs ask for), each allocation after
+   ``compute_ns_per_alloc`` of compute, write its pointer slots, and publish
+   it in the site's roots, which drops the reference it replaces. A P's clock may overshoot the
    boundary by part of a step; the overshoot carries into the next quantum.
 
 Kernels report and the driver decides (STYLE.md §2): when an array is about
@@ -202,8 +202,9 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
                   site_density, site_writes, choice_bytes, choice_cdf, ref_kind, ref_site, stk):
     """Run P ``p``'s mutator until its clock passes ``q_end``; return a status.
 
-    One step: compute, pick a site, allocate its object and the children its
-    refs ask for (depth first, one allocation point), write their pointer
+    One step: pick a site, allocate its object and the children its refs
+    ask for (depth first, one allocation point; each allocation after its
+    compute), write their pointer
     slots, publish the object in the site's roots. The arrays come in one by
     one because this is the hot loop (see heap.py's note); the tuples are only
     handed on to the cold paths (refill, large objects). With goroutines
@@ -260,6 +261,10 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
             s = scratch[3 * top]
             parent = scratch[3 * top + 1]
             pj = scratch[3 * top + 2]
+            if parent >= 0:
+                # compute_ns_per_alloc is per allocation: a child costs its own
+                # (the step's first object had it charged above).
+                out_cost[0] += c[C_COMPUTE_CYCLES]
             size = draw_size(rng, site_tab, choice_bytes, choice_cdf, s)
             pw = site_tab[s, W_PTR_WORDS]
             if pw < 0:

@@ -39,8 +39,8 @@
 //  6. compute_ns_per_alloc is all the work a step does outside mallocgc, per
 //     object: the program times its own loop first, in a child process
 //     (measureLoop: the same loop with mallocgc replaced by a load) and spins
-//     only the rest before
-//     each step, so Go does what gcsim charges. The report carries both
+//     only the rest before each allocation, children included, so Go does
+//     what gcsim charges. The report carries both
 //     (loop_ns_per_alloc, spin_ns_per_alloc); a loop slower than the config
 //     asks is one the twin cannot honour, and the harness says so.
 //
@@ -238,6 +238,9 @@ func (w *worker) rebuild() bool {
 
 // alloc allocates one object of site s and, depth first, its children.
 func (w *worker) alloc(s int) unsafe.Pointer {
+	if w.spinN > 0 {
+		w.sink = spin(w.sink, w.spinN)
+	}
 	var p unsafe.Pointer
 	if w.dry != nil {
 		p = w.dry[s]
@@ -274,9 +277,6 @@ func (w *worker) run() {
 		return
 	}
 	for steps := 0; w.done < w.allocs; steps++ {
-		if w.spinN > 0 {
-			w.sink = spin(w.sink, w.spinN)
-		}
 		if w.trace && steps&4095 == 0 {
 			w.samplePacer()
 		}
