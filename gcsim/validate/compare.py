@@ -19,6 +19,9 @@ pause_max         ms     ``pause_ns`` / the program's MemStats.PauseNs ring
 stack_inuse       KiB    MemStats.StackInuse, when gcsim models stacks
 pool_hit_rate     %      sync.Pool Gets served without New, when gcsim models
                          pools and the program reports ``pool.hit_rate``
+run_time          s      the workload's wall time, the inverse of its
+                         throughput: summary ``duration_s`` / the program's
+                         ``elapsed_ns`` (its loop, setup excluded)
 ================  =====  ===================================================
 
 The measurement of a figure is the median over repeats, with its min..max.
@@ -62,6 +65,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "pause_max": ("pause max", "ms"),
     "stack_inuse": ("StackInuse", "KiB"),
     "pool_hit_rate": ("sync.Pool hit rate", "%"),
+    "run_time": ("run time (wall)", "s"),
 }
 
 
@@ -74,6 +78,7 @@ class SideFigures:
     pause_ns: np.ndarray  # per cycle, ns
     stack_inuse_bytes: int | None = None  # None: not reported / not modelled
     pool_hit_rate: float | None = None  # fraction
+    run_time_s: float | None = None  # the workload's wall time: throughput's inverse
     extra: dict[str, Any] = field(default_factory=dict)
 
     def scalar(self, name: str) -> float | None:
@@ -95,6 +100,8 @@ class SideFigures:
             return None if self.stack_inuse_bytes is None else self.stack_inuse_bytes / 1024
         if name == "pool_hit_rate":
             return None if self.pool_hit_rate is None else 100.0 * self.pool_hit_rate
+        if name == "run_time":
+            return self.run_time_s
         raise KeyError(name)
 
 
@@ -120,6 +127,7 @@ def sim_side(result: Any) -> SideFigures:
         pause_ns=M.pauses_cycles(result.cycles) * (1e9 / hz),
         stack_inuse_bytes=stack if stack > 0 else None,
         pool_hit_rate=s.get("pool_hit_rate"),
+        run_time_s=float(s["duration_s"]),
         extra={"summary": s},
     )
 
@@ -138,13 +146,15 @@ def go_side(lines: list[GCTraceLine], report: dict[str, Any]) -> SideFigures:
         pauses = np.array([(ln.sweep_term_ms + ln.mark_term_ms) * 1e6 for ln in lines])
     frac = ms.get("GCCPUFraction")
     pool = report.get("pool") or {}
+    elapsed_ns = report.get("elapsed_ns")
     return SideFigures(
         lines=lines,
         gc_cpu_fraction=None if frac is None else float(frac),
         pause_ns=pauses,
         stack_inuse_bytes=ms.get("StackInuse"),
         pool_hit_rate=pool.get("hit_rate"),
-        extra={"metrics": report.get("metrics", {}), "elapsed_ns": report.get("elapsed_ns")},
+        run_time_s=None if elapsed_ns is None else elapsed_ns / 1e9,
+        extra={"metrics": report.get("metrics", {}), "elapsed_ns": elapsed_ns},
     )
 
 
@@ -191,8 +201,8 @@ def _rel(pred: float | None, meas: float | None) -> float | None:
 def compare(sim: SideFigures, go_runs: Sequence[SideFigures]) -> list[FigureRow]:
     """The table rows for one setting: gcsim against every repeat of Go.
 
-    stack_inuse and pool_hit_rate rows appear only when both sides report
-    the figure.
+    stack_inuse, pool_hit_rate and run_time rows appear only when both sides
+    report the figure.
     """
     rows: list[FigureRow] = []
     for name in FIGURES:
@@ -213,7 +223,7 @@ def compare(sim: SideFigures, go_runs: Sequence[SideFigures]) -> list[FigureRow]
             continue
         pred = sim.scalar(name)
         meas = [v for v in (g.scalar(name) for g in go_runs) if v is not None]
-        if name in ("stack_inuse", "pool_hit_rate") and (pred is None or not meas):
+        if name in ("stack_inuse", "pool_hit_rate", "run_time") and (pred is None or not meas):
             continue
         med = float(np.median(meas)) if meas else None
         rows.append(FigureRow(name, pred, meas, _rel(pred, med)))

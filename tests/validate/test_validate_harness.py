@@ -267,6 +267,18 @@ def test_stack_and_pool_rows_appear_when_both_sides_have_them() -> None:
     assert rows["pool_hit_rate"].rel_error == pytest.approx(0.125)
 
 
+def test_run_time_row_compares_wall_times_when_the_program_reports_one() -> None:
+    sim = C.SideFigures(parse_gctrace(SIM_TRACE), 0.1, np.array([1e4]), run_time_s=1.2)
+    go = C.go_side(parse_gctrace(GO_TRACE), _go_report([1e4]) | {"elapsed_ns": 1_500_000_000})
+    rows = {r.figure: r for r in C.compare(sim, [go])}
+    assert rows["run_time"].measured == [1.5]
+    assert rows["run_time"].rel_error == pytest.approx(-0.2)
+    report = _go_report([1e4])
+    del report["elapsed_ns"]
+    silent = C.go_side(parse_gctrace(GO_TRACE), report)
+    assert "run_time" not in {r.figure for r in C.compare(sim, [silent])}
+
+
 # --------------------------------------------------------------------------
 # The whole harness with a fake Go program
 
