@@ -114,6 +114,7 @@ from gcsim.engine.state import (
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
     C_MARK_WORK_END_CYCLES,
+    C_MAX_PAGES_MAPPED,
     C_MAX_STACK_SCAN_BYTES,
     C_N_CYCLE_RECORDS,
     C_N_SPAN_RECORDS,
@@ -184,7 +185,7 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
         # The runtime's own memory (span structures, metadata, the profiler's
         # table) counts against the limit too (rtmem.py).
         mapped_ready = ((c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
-                        + nonheap_bytes(c[C_N_SPAN_RECORDS], rp.gomaxprocs))
+                        + nonheap_bytes(c[C_N_SPAN_RECORDS], c[C_MAX_PAGES_MAPPED], rp.gomaxprocs))
         heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
                      - c[C_PAGES_RELEASED]) * PAGE_BYTES_
         mem_goal = memory_limit_heap_goal(
@@ -455,7 +456,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     commit_pacer(st, rp, False, 0)
     pace_sweeper(heap, c, c[C_PAGES_INUSE], c[C_TRIGGER_BYTES])
     pace_scavenger(c, st.bg, rp.memory_limit_bytes, c[C_HEAP_GOAL_BYTES],
-                   nonheap_bytes(c[C_N_SPAN_RECORDS], rp.gomaxprocs))
+                   nonheap_bytes(c[C_N_SPAN_RECORDS], c[C_MAX_PAGES_MAPPED], rp.gomaxprocs))
     c[C_GC_PENDING] = 0
 
     t_end = now + stw2

@@ -22,12 +22,26 @@ linux/amd64 (2026-11-26) at program start:
   span records ever live, plus the runtime's own spans at start (83 at
   GOMAXPROCS=1, 148 above).
 
-Not modelled: metadata/other's growth with the heap (GC work buffers, mark
-bits: +1.1-1.2 MB on a 60-67 MB heap of 64 B and 128 B objects). Against the
-twins' Sys - HeapSys - StackSys at the end of a run (2026-11-26): steady
-6.49 MB in Go, 4.93 in gcsim; memlimit 5.66 and 5.08; memlimit_over 5.38 and
-4.44. With it, the memlimit twin's heap goal went from +9.1 % to +1.8 % of
-Go's and its cycle count from -17.4 % to -2.2 %.
+- GC metadata's growth with the heap (metadata/other past its start):
+  ``heapArena`` records, one per 64 MiB arena the heap maps beyond the first
+  (``spans [8192]*mspan`` and four page bitmaps: 69 648 B, mheap.go), and
+  per span the mark and alloc bits of the cycles the gcBits arenas hold
+  (``newMarkBits``: nelems/64 words each) plus its spanSet slot, 80 B a
+  span record. Both are high-water marks: Go keeps freed gcBits arenas and
+  never frees heapArena records. Measured with runtime/metrics (go1.27.3,
+  GOMAXPROCS=1, 2026-11-26): metadata/other past its start after holding
+  64 MiB of 64 B pointerful objects (8 192 spans, two arenas) 714 752 B,
+  256 MiB (32 768 spans, five arenas) 3 021 872 B: 78.7 and 83.7 B a span
+  after the arena records; 1 MiB large objects (few spans) 322 112 B over
+  four more arenas. The bits are fewer for bigger size classes (8 B each at
+  one object a span), so 80 B a span overstates them there by up to ~40 B
+  per 8 KiB.
+
+Against the twins' Sys - HeapSys - StackSys at the end of a run (2026-11-26,
+before the metadata growth): steady 6.49 MB in Go, 4.93 in gcsim; memlimit
+5.66 and 5.08; memlimit_over 5.38 and 4.44. The runtime memory brought the
+memlimit twin's heap goal from +9.1 % to +1.8 % of Go's and its cycle count
+from -17.4 % to -2.2 %.
 """
 
 from __future__ import annotations
@@ -46,6 +60,10 @@ GC_META_ONE_P_BYTES, GC_META_MORE_P_BYTES = 1_346_320, 1_352_976
 OTHER_ONE_P_BYTES, OTHER_MORE_P_BYTES = 543_790, 782_958
 START_SPANS_ONE_P = 83  # runtime spans live at start (mspan/inuse 13 280 B / 160)
 START_SPANS_MORE_P = 148  # 23 680 B / 160
+GC_META_PER_SPAN_BYTES = 80  # gcBits generations + spanSet slot, per span record
+HEAP_ARENA_BYTES = 64 << 20  # heapArenaBytes (linux/amd64)
+HEAP_ARENA_META_BYTES = 8192 * 8 + 4 * 1024 + 16  # sizeof(heapArena): 69 648
+PAGE_BYTES = 8192
 
 
 @kernel
@@ -66,9 +84,21 @@ def mspan_sys_bytes(span_records: int, gomaxprocs: int) -> int:
 
 
 @kernel
-def gc_sys_bytes(gomaxprocs: int) -> int:
-    """GCSys: metadata/other at start (its growth with the heap not modelled)."""
-    return GC_META_ONE_P_BYTES if gomaxprocs == 1 else GC_META_MORE_P_BYTES
+def gc_sys_bytes(span_records: int, pages_mapped: int, gomaxprocs: int) -> int:
+    """GCSys: metadata/other, its start plus its growth with the heap.
+
+    Parameters
+    ----------
+    span_records : int64
+        Span records ever created (``C_N_SPAN_RECORDS``), the most live at once.
+    pages_mapped : int64
+        Heap pages of address space mapped (``C_MAX_PAGES_MAPPED``), 8 KiB each.
+    gomaxprocs : int64
+    """
+    start = GC_META_ONE_P_BYTES if gomaxprocs == 1 else GC_META_MORE_P_BYTES
+    arenas = (pages_mapped * PAGE_BYTES + HEAP_ARENA_BYTES - 1) // HEAP_ARENA_BYTES
+    return (start + span_records * GC_META_PER_SPAN_BYTES
+            + max(0, arenas - 1) * HEAP_ARENA_META_BYTES)
 
 
 @kernel
@@ -78,7 +108,10 @@ def other_sys_bytes(gomaxprocs: int) -> int:
 
 
 @kernel
-def nonheap_bytes(span_records: int, gomaxprocs: int) -> int:
-    """The runtime's mapped-ready memory outside heap spans and stacks, bytes."""
-    return (BUCKHASH_BYTES + MCACHE_BYTES + gc_sys_bytes(gomaxprocs)
+def nonheap_bytes(span_records: int, pages_mapped: int, gomaxprocs: int) -> int:
+    """The runtime's mapped-ready memory outside heap spans and stacks, bytes.
+
+    Arguments as :func:`gc_sys_bytes`.
+    """
+    return (BUCKHASH_BYTES + MCACHE_BYTES + gc_sys_bytes(span_records, pages_mapped, gomaxprocs)
             + other_sys_bytes(gomaxprocs) + mspan_sys_bytes(span_records, gomaxprocs))

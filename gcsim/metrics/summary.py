@@ -19,6 +19,7 @@ import numpy as np
 
 from gcsim.engine import rtmem
 from gcsim.engine.state import (
+    C_MAX_PAGES_MAPPED,
     C_N_SPAN_RECORDS,
     C_PAGES_FAULTED,
     C_PAGES_RELEASED,
@@ -171,7 +172,7 @@ def memstats(result: Any) -> dict[str, Any]:
     Sys = HeapSys + StackSys + the runtime's own memory (gcsim.engine.rtmem:
     MSpanSys from the span records, the fixed part split into MCacheSys,
     BuckHashSys and GCSys + OtherSys as Go's runtime/metrics showed them at
-    start; GC metadata's growth with the heap is not modelled). StackSys =
+    start, GCSys growing with the span records and arenas). StackSys =
     StackInuse (no cgo); stacks are the workload's goroutines' only
     (stacks.py). LastGC and PauseEnd are simulated nanoseconds since program
     start, not Unix time.
@@ -189,7 +190,8 @@ def memstats(result: Any) -> dict[str, Any]:
     stacks: Any = getattr(result, "extra", {}).get("stacks", {})
     stack_inuse = int(stacks.get("stack_inuse_bytes", 0))
     mspan_sys = int(rtmem.mspan_sys_bytes(int(c[C_N_SPAN_RECORDS]), P))
-    nonheap = int(rtmem.nonheap_bytes(int(c[C_N_SPAN_RECORDS]), P))
+    records, pages = int(c[C_N_SPAN_RECORDS]), int(c[C_MAX_PAGES_MAPPED])
+    nonheap = int(rtmem.nonheap_bytes(records, pages, P))
     pauses = _ns(pauses_cycles(cyc), hz).astype(np.int64)
     ends = _ns(cyc["end_cycles"], hz).astype(np.int64)
     ring = np.zeros(PAUSE_RING, dtype=np.int64)
@@ -223,7 +225,7 @@ def memstats(result: Any) -> dict[str, Any]:
         "MSpanSys": mspan_sys,
         "MCacheSys": rtmem.MCACHE_BYTES,
         "BuckHashSys": rtmem.BUCKHASH_BYTES,
-        "GCSys": int(rtmem.gc_sys_bytes(P)),
+        "GCSys": int(rtmem.gc_sys_bytes(records, pages, P)),
         "OtherSys": int(rtmem.other_sys_bytes(P)),
         "NextGC": int(last["heap_goal_bytes"]),
         "LastGC": int(ends[-1]) if len(ends) else 0,

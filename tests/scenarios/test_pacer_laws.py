@@ -68,7 +68,7 @@ def test_gogc_off_with_memory_limit_stays_under_the_limit() -> None:
     # The goal sits under the limit by the runtime's own memory (rtmem.py), the
     # memory that is mapped but holds no objects (span tails, free slots) and
     # the 3 % headroom, not at GOGC's.
-    room = 64 * MiB - rtmem.nonheap_bytes(0, 2)  # the workload runs 2 Ps
+    room = 64 * MiB - rtmem.nonheap_bytes(0, 0, 2)  # the workload runs 2 Ps
     assert 0.85 * room < cyc["next_goal_bytes"][-1] < 0.97 * room
 
 
