@@ -84,6 +84,8 @@ METHODS: dict[str, str] = {
                     "4, 8 with the other Ps idle (stop and restart one more P); the extra "
                     "sweep-termination time of waking a mark worker's thread is in raw, "
                     "not in the model",
+    "stw_stop_running_ns": "stw: median mark-termination pause at GOMAXPROCS=2 with a "
+                           "goroutine spinning on the other P minus the same with it idle",
     "pointer_write_ns": "wb: thread CPU per store of a heap pointer into a 4096-slot heap slice, "
                         "no GC running (the loop included)",
     "write_barrier_ns": "wb: the same stores while another goroutine runs runtime.GC() back to "
@@ -486,6 +488,10 @@ def _fit_stw(f: _Fit, traces: dict[tuple[int, str], list[str]]) -> None:
     Ps = sorted(idle)
     per_p = _linfit(Ps, [idle[P][1] for P in Ps])[1]
     f.set("stw_per_p_ns", per_p, raw)
+    # A P running a goroutine has to be preempted and its thread's stop
+    # waited for: mark termination with the other P busy minus idle.
+    if n2b and 2 in idle:
+        f.set("stw_stop_running_ns", c2b - idle[2][1], {"see": "stw_per_p_ns"})
     if not per_p > 0:
         return
     # The fixed parts from cycles triggered by allocation over a live heap

@@ -125,6 +125,7 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PAGES_SWEPT,
     C_PHASE,
+    C_QUANTUM_PARKED,
     C_REVISE_PENDING,
     C_STACK_PAGES,
     C_STACK_SCAN_DONE,
@@ -318,6 +319,24 @@ def _stop_the_world(st, P, t_stw, gc_work_end):
 
 
 @kernel
+def _stop_running_cost(rp, costs, forced, parked):
+    """The pause's wait for Ps that run a goroutine to stop (``stw_stop_running``).
+
+    Stopping a P that runs a goroutine takes a preemption and a thread
+    wake-up, ~85 us on the calibration VM, where an idle P costs only
+    ``stw_per_p``; the Ps stop in parallel, so it is paid once if a P other
+    than the one stopping the world runs one of the workload's goroutines.
+    ``parked`` goroutines wait on the assist queue (their Ps idle), which is
+    why Go's mark termination at GOMAXPROCS=2 pauses either ~4 us or ~80 us.
+    A forced GC's caller blocks and the other Ps have nothing left to run
+    (``force_gc``): none to wait for.
+    """
+    if forced != 0 or min(rp.gomaxprocs, rp.mutator_procs) - parked < 2:
+        return 0.0
+    return costs.stw_stop_running
+
+
+@kernel
 def _start_the_world(st, P, t, exempt):
     """startTheWorld at ``t``: every P resumes then (clocks never move backwards).
 
@@ -343,7 +362,9 @@ def gc_start(st, wl, rp, costs, forced):
     span the last cycle left unswept (gcStart's sweepone loop): gcsim runs it
     on the P that reached the boundary first and charges it there. The pause
     is the wait for the other Ps to stop plus the cost table's fixed and
-    per-P parts (finishsweep_m has nothing left to sweep after that loop).
+    per-P parts and, when another P runs a goroutine, the wait for it to stop
+    (``_stop_running_cost``; finishsweep_m has nothing left to sweep after
+    that loop).
     """
     heap = st.heap
     gc = st.gc
@@ -370,7 +391,8 @@ def gc_start(st, wl, rp, costs, forced):
     t_stopped = _stop_the_world(st, P, t_stw, -1)
     c[C_CYC_START] = t_stw
 
-    stw1 = t_stopped - t_stw + int(costs.stw_sweep_term + P * costs.stw_per_p)
+    stw1 = t_stopped - t_stw + int(costs.stw_sweep_term + P * costs.stw_per_p
+                                   + _stop_running_cost(rp, costs, forced, 0))
     c[C_PHASE] = PHASE_MARK
     c[C_HEAP_MARKED_BYTES] = 0
     c[C_MARK_SCAN_WORK] = 0
@@ -418,7 +440,9 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     P = rp.gomaxprocs
     now = c[C_NOW_CYCLES]
     t_stopped = _stop_the_world(st, P, now, c[C_MARK_WORK_END_CYCLES])
-    stw2 = t_stopped - now + int(costs.stw_mark_term + P * costs.stw_per_p)
+    stw2 = t_stopped - now + int(costs.stw_mark_term + P * costs.stw_per_p
+                                 + _stop_running_cost(rp, costs, c[C_CYC_FORCED],
+                                                      c[C_QUANTUM_PARKED]))
     heap_live_end = c[C_HEAP_LIVE_BYTES]
     heap_marked = c[C_HEAP_MARKED_BYTES]
     goal_in_force = c[C_HEAP_GOAL_BYTES]

@@ -84,6 +84,7 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PHASE,
     C_QUANTUM_END_CYCLES,
+    C_QUANTUM_PARKED,
     C_RATE_STEP,
     C_REVISE_PENDING,
     C_SCAV_GOAL_BYTES,
@@ -365,6 +366,7 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
             # Still in debt with no work to do: wait on the assist queue until
             # marking ends (at the next quantum boundary); the P is idle meanwhile.
             c[C_ASSIST_PARKED] += 1
+            c[C_QUANTUM_PARKED] += 1
             break
     return ST_OK
 
@@ -546,6 +548,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 while c[C_NEXT_SAMPLE_CYCLES] <= now:
                     c[C_NEXT_SAMPLE_CYCLES] += rp.timeline_interval_cycles
             c[C_QUANTUM_END_CYCLES] = now + rp.quantum_cycles
+            c[C_QUANTUM_PARKED] = 0
             c[C_IN_QUANTUM] = 1
             st.bg[B_IDLE_WORKERS] = 0
         q_end = c[C_QUANTUM_END_CYCLES]

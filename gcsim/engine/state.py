@@ -168,7 +168,8 @@ C_MARK_WORK_END_CYCLES = 85  # latest P clock a worker slice or assist ended at,
 C_REVISE_PENDING = 86  # heapLive moved during mark since the last revise (gcController.update)
 C_PAGES_FAULTED = 87  # runtime pages backed again by the OS on first touch, since start
 C_GC_INITIATOR = 88  # 1 + the P whose allocation saw the trigger (it runs gcStart), 0 none
-N_COUNTERS = 89
+C_QUANTUM_PARKED = 89  # goroutines parked on the assist queue in the current quantum
+N_COUNTERS = 90
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -259,6 +260,7 @@ COUNTER_NAMES = (
     "C_REVISE_PENDING",
     "C_PAGES_FAULTED",
     "C_GC_INITIATOR",
+    "C_QUANTUM_PARKED",
 )
 
 # float64 pacer state (index with F_*)
@@ -474,6 +476,7 @@ class Costs(NamedTuple):
     stw_sweep_term: float
     stw_mark_term: float
     stw_per_p: float
+    stw_stop_running: float
     pointer_write: float
     write_barrier: float
     stack_copy_per_byte: float

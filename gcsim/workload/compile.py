@@ -73,6 +73,7 @@ _COST_FIELDS = {
     "stw_sweep_term": "stw_sweep_term_ns",
     "stw_mark_term": "stw_mark_term_ns",
     "stw_per_p": "stw_per_p_ns",
+    "stw_stop_running": "stw_stop_running_ns",
     "pointer_write": "pointer_write_ns",
     "write_barrier": "write_barrier_ns",
     "stack_copy_per_byte": "stack_copy_ns_per_byte",

@@ -61,10 +61,16 @@ def test_gogc_off_with_memory_limit_stays_under_the_limit() -> None:
     # The limit is soft: once the heap passes the goal, revise aims 10 % past it
     # (maxOvershoot) and assists take the rest of the mark. The first cycles,
     # with no cons/mark history and marks that assists alone carry (the
-    # fractional worker waits for a sysmon turn), end past their goals, as Go's
-    # do (the memlimit twin's gc 1: 53->61 MB on a 53 MB goal); here up to 18 %.
-    # From the fourth cycle on every cycle ends under the limit.
-    assert np.all(cyc["heap_live_end_bytes"][3:] <= 64 * MiB)
+    # fractional worker waits for a sysmon turn), end past their goals and the
+    # limit, as Go's do: this workload as a Go twin (fixed 1 KiB garbage, nil
+    # pointers, go1.27.3, 2026-11-26) peaked at 76-95 MiB in one of gc 3-7 in
+    # five of six runs (62 in the sixth), every later cycle ending at or under
+    # 57 MiB: at most 1.5x the limit, and from the eighth cycle on every cycle
+    # ends under it. (After its overshoot gcsim's goal stays low for tens of
+    # cycles where Go's recovers at once: Go's allocator scavenges mapped
+    # memory back under the limit, which gcsim does not model; README.)
+    assert np.all(cyc["heap_live_end_bytes"] <= 1.5 * 64 * MiB)
+    assert np.all(cyc["heap_live_end_bytes"][7:] <= 64 * MiB)
     # The goal sits under the limit by the runtime's own memory (rtmem.py), the
     # memory that is mapped but holds no objects (span tails, free slots) and
     # the 3 % headroom, not at GOGC's.

@@ -298,9 +298,11 @@ def test_gcsim_run_folder_gives_its_own_summary_back(tmp_path: Path, warm_engine
     assert tr["gc_count"] == sim["gc_count"]
     assert tr["gomaxprocs"] == sim["gomaxprocs"]
     # Each printed clock is truncated to 1 µs below 0.1 ms, else to 2 significant
-    # digits: a pause a + c is low by at most 2 µs plus 1 % (a few ns of float).
+    # digits (10 µs steps from 0.1 ms, so up to 10 % low): a pause a + c is low
+    # by at most 2 µs plus 10 % (at GOMAXPROCS=2 a sweep termination waits
+    # for a running P, ~0.1 ms, stw_stop_running_ns).
     for key in ("pause_p50_ms", "pause_p99_ms", "pause_max_ms"):
         assert tr[key] <= sim[key] + 1e-6, key
-        assert tr[key] == pytest.approx(sim[key], rel=0.01, abs=0.002), key
+        assert tr[key] >= 0.9 * sim[key] - 0.002, key
     # Peak heap: gctrace's max H1 is gcsim's peak heapLive at mark end, in whole MiB.
     assert tr["peak_heap_mib"] == sim["peak_heap_live_bytes"] >> 20
