@@ -19,8 +19,9 @@
    (procs.py). One mutator step is: pick a site by weight, allocate its
    object (and the children its refs ask for), each allocation after
    ``compute_ns_per_alloc`` of compute, write its pointer slots, and publish
-   it in the site's roots, which drops the reference it replaces. A P's clock may overshoot the
-   boundary by part of a step; the overshoot carries into the next quantum.
+   it in the site's roots, which drops the reference it replaces. A P's
+   clock may overshoot the boundary by part of a step; the overshoot carries
+   into the next quantum.
 
 Kernels report and the driver decides (STYLE.md §2): when an array is about
 to run out of room the kernel returns ``ST_GROW_*`` *before* touching
@@ -205,8 +206,8 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
 
     One step: pick a site, allocate its object and the children its refs
     ask for (depth first, one allocation point; each allocation after its
-    compute), write their pointer
-    slots, publish the object in the site's roots. The arrays come in one by
+    compute), write their pointer slots, publish the object in the site's
+    roots. The arrays come in one by
     one because this is the hot loop (see heap.py's note); the tuples are only
     handed on to the cold paths (refill, large objects). With goroutines
     (``stk``, stacks.py) a step first runs one goroutine's calls and returns,

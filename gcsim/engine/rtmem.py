@@ -47,6 +47,7 @@ from -17.4 % to -2.2 %.
 from __future__ import annotations
 
 from gcsim.engine._jit import kernel
+from gcsim.goruntime.sizeclasses import PAGE_BYTES
 
 MSPAN_BYTES = 160  # unsafe.Sizeof(mspan{}), go1.27.3 linux/amd64
 FIXALLOC_CHUNK_BYTES = 16 << 10  # _FixAllocChunk
@@ -63,7 +64,6 @@ START_SPANS_MORE_P = 148  # 23 680 B / 160
 GC_META_PER_SPAN_BYTES = 80  # gcBits generations + spanSet slot, per span record
 HEAP_ARENA_BYTES = 64 << 20  # heapArenaBytes (linux/amd64)
 HEAP_ARENA_META_BYTES = 8192 * 8 + 4 * 1024 + 16  # sizeof(heapArena): 69 648
-PAGE_BYTES = 8192
 
 
 @kernel
