@@ -23,7 +23,11 @@
 //     pointer_words unsafe.Pointer fields and then a byte array up to
 //     size_bytes, so Go puts it in the same size class and span class gcsim
 //     does. It is allocated through reflect.unsafe_New, which is
-//     runtime.mallocgc(size, typ, true), the same call new(T) makes.
+//     runtime.mallocgc(size, typ, true), the same call new(T) makes. The
+//     program then writes one byte in each 4 KiB page of the object's
+//     pointer-free part, as a program uses what it allocates: pages fresh
+//     from the OS or back from the scavenger fault there (mallocgc does not
+//     clear them), and gcsim charges those faults.
 //  4. children[j] >= 0 is a "child" ref: pointer slot j of the object gets a
 //     new object of that site, allocated with its parent, depth first, the
 //     last slot's subtree first (gcsim's allocation stack). The store goes
@@ -174,6 +178,7 @@ type worker struct {
 	_        [64]byte
 	sink     uint64 // spin's result
 	types    []unsafe.Pointer
+	touch    [][2]int // per site: first byte past the pointer words, object size
 	children [][]int
 	life     []int
 	weights  []float64
@@ -246,6 +251,15 @@ func (w *worker) alloc(s int) unsafe.Pointer {
 		p = w.dry[s]
 	} else {
 		p = unsafe_New(w.types[s])
+		// Use the object as a program would: a write to each 4 KiB page of
+		// its pointer-free part. mallocgc does not zero memory fresh from the
+		// OS (go1.27 also skips it for spans whose pages were all scavenged),
+		// so these writes are where such pages fault, which gcsim charges
+		// when the span takes the pages. Not in measureLoop: its loop runs
+		// sites past their max_allocs, and the stores are a few ns a page.
+		for off := w.touch[s][0]; off < w.touch[s][1]; off += 4096 {
+			*(*byte)(unsafe.Add(p, off)) = 1
+		}
 	}
 	w.done++
 	ch := w.children[s]
@@ -338,7 +352,7 @@ func procCPU() int64 {
 func measureLoop(w *worker) float64 {
 	const perRound = 1 << 20
 	nSites := len(w.types)
-	dry := &worker{types: w.types, children: w.children, life: w.life, weights: w.weights,
+	dry := &worker{types: w.types, touch: w.touch, children: w.children, life: w.life, weights: w.weights,
 		caps: make([]int64, nSites), cum: make([]uint64, nSites), rings: w.rings,
 		cursors: make([]int, nSites), counts: make([]int64, nSites), rng: w.rng,
 		dry: make([]unsafe.Pointer, nSites)}
@@ -466,11 +480,13 @@ func main() {
 	procs := runtime.GOMAXPROCS(0)
 	nSites := len(prm.Sites)
 	types := make([]unsafe.Pointer, nSites)
+	touch := make([][2]int, nSites)
 	children := make([][]int, nSites)
 	life := make([]int, nSites)
 	weights := make([]float64, nSites)
 	for i, s := range prm.Sites {
 		types[i] = abiType(objType(s))
+		touch[i] = [2]int{8 * s.PointerWords, s.SizeBytes}
 		children[i] = s.Children
 		life[i] = lifetimes[s.Lifetime]
 		weights[i] = s.Weight
@@ -480,7 +496,7 @@ func main() {
 	// evenly over the Ps.
 	workers := make([]*worker, procs)
 	for g := range workers {
-		w := &worker{types: types, children: children, life: life, weights: weights,
+		w := &worker{types: types, touch: touch, children: children, life: life, weights: weights,
 			caps: lineAlone[int64](nSites), cum: lineAlone[uint64](nSites),
 			rings: make([][]unsafe.Pointer, nSites), cursors: lineAlone[int](nSites),
 			counts: lineAlone[int64](nSites), allocs: share(prm.MaxAllocs, g, procs),
