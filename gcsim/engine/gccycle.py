@@ -107,6 +107,7 @@ from gcsim.engine.state import (
     C_LIMITER_ON,
     C_LIMITER_SNAP_ASSIST,
     C_LIMITER_SNAP_IDLE,
+    C_LIMITER_SNAP_SCAV,
     C_LIMITER_SNAP_STW,
     C_LIMITER_T,
     C_LIMITER_TICK,
@@ -127,6 +128,8 @@ from gcsim.engine.state import (
     C_PHASE,
     C_QUANTUM_PARKED,
     C_REVISE_PENDING,
+    C_SCAV_ASSIST_CYCLES,
+    C_SCAV_LIMIT_HEAP_BYTES,
     C_STACK_PAGES,
     C_STACK_SCAN_DONE,
     C_SWEEP_DIST_MIN_TRIGGER,
@@ -185,8 +188,9 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
     if rp.memory_limit_bytes >= 0:
         # The runtime's own memory (span structures, metadata, the profiler's
         # table) counts against the limit too (rtmem.py).
-        mapped_ready = ((c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_
-                        + nonheap_bytes(c[C_N_SPAN_RECORDS], c[C_MAX_PAGES_MAPPED], rp.gomaxprocs))
+        nonheap = nonheap_bytes(c[C_N_SPAN_RECORDS], c[C_MAX_PAGES_MAPPED], rp.gomaxprocs)
+        mapped_ready = (c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_ + nonheap
+        c[C_SCAV_LIMIT_HEAP_BYTES] = rp.memory_limit_bytes - nonheap
         heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
                      - c[C_PAGES_RELEASED]) * PAGE_BYTES_
         mem_goal = memory_limit_heap_goal(
@@ -229,6 +233,8 @@ def update_limiter(st, rp):
     P = rp.gomaxprocs
     stw = c[C_TOTAL_STW_CPU_CYCLES] - c[C_LIMITER_SNAP_STW]
     gc_time = c[C_TOTAL_ASSIST_CYCLES] - c[C_LIMITER_SNAP_ASSIST] + stw
+    # Scavenge assists count as assist time (mgclimit.go limiterEventScavengeAssist).
+    gc_time += c[C_SCAV_ASSIST_CYCLES] - c[C_LIMITER_SNAP_SCAV]
     gc_time += int(0.25 * c[C_LIMITER_MARK_WALL] * P)
     # Idle Ps and idle-priority mark workers are both idle time to the limiter.
     idle_now = c[C_IDLE_CYCLES] + st.bg[B_IDLE_MARK_CYCLES]
@@ -241,6 +247,7 @@ def update_limiter(st, rp):
     c[C_LIMITER_MARK_WALL] = 0
     c[C_LIMITER_SNAP_ASSIST] = c[C_TOTAL_ASSIST_CYCLES]
     c[C_LIMITER_SNAP_STW] = c[C_TOTAL_STW_CPU_CYCLES]
+    c[C_LIMITER_SNAP_SCAV] = c[C_SCAV_ASSIST_CYCLES]
     c[C_LIMITER_SNAP_IDLE] = idle_now
     if on and c[C_PHASE] == PHASE_MARK:
         c[C_CYC_LIMITER_ON] = 1

@@ -13,7 +13,10 @@ Sweeping one span (``sweep_span``, after ``sweepLocked.sweep``):
    their mark is cleared (allocBits := gcmarkBits, fresh gcmarkBits);
 2. HeapAlloc and the per-class free counts drop now, not at mark termination;
 3. an emptied span returns its pages to mheap, a full one goes to the
-   full-swept list, any other to the partial-swept list.
+   full-swept list, any other to the partial-swept list; except that
+   ``cacheSpan`` keeps an emptied span (``sweep(true)``) and allocates from
+   it, so a class whose spans die whole (one 8 KiB object per span, say)
+   reuses its spans in place and rarely asks mheap for pages.
 
 Who sweeps:
 
@@ -56,10 +59,14 @@ PAGE_BYTES_ = 8192
 
 
 @kernel
-def sweep_span(heap, c, costs, s, out_cost):
+def sweep_span(heap, c, costs, s, preserve, out_cost):
     """Sweep span record ``s`` (already off its list); return True if it stays in use.
 
-    Adds the sweep's cycles to ``out_cost[0]`` and to the run's sweep total.
+    With ``preserve`` (mcentral.cacheSpan's ``s.sweep(true)``) a span whose
+    objects all died stays in use for the caller to allocate from, as Go
+    does, instead of going back to the page heap; without it (the sweepers)
+    such a span is freed. Adds the sweep's cycles to ``out_cost[0]`` and to
+    the run's sweep total.
     """
     spans = heap.spans
     base = spans[s]["slot_base"]
@@ -80,10 +87,12 @@ def sweep_span(heap, c, costs, s, out_cost):
     heap.free_by_class[spans[s]["spanclass"] >> 1] += freed
     spans[s]["alloc_count"] = nalloc
     spans[s]["freeindex"] = 0
+    if freed > 0:
+        spans[s]["needzero"] = 1
     spans[s]["sweepgen"] = c[C_SWEEPGEN]
     c[C_PAGES_SWEPT] += spans[s]["npages"]
     c[C_UNSWEPT_SPANS] -= 1
-    if nalloc == 0:
+    if nalloc == 0 and not preserve:
         free_span(heap, c, s)
         cost = costs.sweep_free_span
         kept = False
@@ -110,7 +119,7 @@ def sweepone(heap, c, costs, out_cost):
             if s >= 0:
                 c[C_SWEEP_CURSOR] = spc
                 npages = heap.spans[s]["npages"]
-                sweep_span(heap, c, costs, s, out_cost)
+                sweep_span(heap, c, costs, s, False, out_cost)
                 return npages
     return -1
 

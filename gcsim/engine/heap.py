@@ -30,8 +30,13 @@ Simplifications
   the chosen run is the same (lowest address that fits).
 - The per-P page cache is not modelled: it changes which P takes the heap
   lock, not which pages a span gets at this level of detail.
-- Every slot is charged zeroing (``needzero`` is not tracked); fresh OS
-  memory is rare in a steady state.
+- ``needzero`` (mheap.initSpan, go1.27 on Linux): a span whose pages all
+  come fresh from the OS or back from the scavenger needs no clearing, since
+  the kernel hands them out zeroed; its slots skip the zeroing part of the
+  allocation cost (``alloc_zero_ns_per_byte`` noscan, the same share of
+  ``alloc_scan_ns_per_byte``, ``large_alloc_ns_per_byte``) until a sweep
+  frees one of them. The page faults are charged when the span takes the
+  pages: gcsim assumes the program writes what it allocates.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import numpy as np
 from gcsim.engine._jit import hot_kernel, kernel
 from gcsim.engine.gcsweeping import deduct_sweep_credit, sweep_span
 from gcsim.engine.mspan import list_pop, list_push, list_remove
-from gcsim.engine.scavenge import note_growth, scavenge_after_grow
+from gcsim.engine.scavenge import note_growth, scavenge_on_alloc
 from gcsim.engine.state import (
     C_FREE_PAGE_HINT,
     C_GC_PENDING,
@@ -58,6 +63,7 @@ from gcsim.engine.state import (
     C_PAGES_RELEASED,
     C_PHASE,
     C_REVISE_PENDING,
+    C_SCAV_LIMIT_HEAP_BYTES,
     C_SCAV_PENDING_PAGES,
     C_SLOT_ALLOCS,
     C_SWEEPGEN,
@@ -70,6 +76,7 @@ from gcsim.engine.state import (
     L_NONE,
     L_PARTIAL_SWEPT,
     L_PARTIAL_UNSWEPT,
+    NO_GOAL_BYTES,
     PHASE_MARK,
     PHASE_OFF,
     SPAN_INUSE,
@@ -223,12 +230,15 @@ def alloc_span(heap, c, tab, costs, spanclass, npages, nelems, elemsize, out_cos
     # The faults land on whoever first writes each page; charging them to the
     # goroutine taking the span puts them on the same P, a little earlier.
     out_cost[0] += faulted * costs.page_fault
+    spans[s]["needzero"] = 1 if faulted < npages else 0
     for q in range(base, base + npages):
         heap.page_span[q] = s
     spans[s]["base_page"] = base
     spans[s]["npages"] = npages
     if base == c[C_FREE_PAGE_HINT]:
         _advance_free_hint(heap, c)
+    if c[C_SCAV_PENDING_PAGES] > 0 or c[C_SCAV_LIMIT_HEAP_BYTES] != NO_GOAL_BYTES:
+        scavenge_on_alloc(heap, c, costs, out_cost)
     spans[s]["spanclass"] = spanclass
     spans[s]["elemsize"] = elemsize
     spans[s]["alloc_count"] = 0
@@ -313,7 +323,8 @@ def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_cl
         if s < 0 or spans[s]["alloc_count"] >= spans[s]["nelems"]:
             return -1, spanclass
         slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
-        out_cost[0] += costs.alloc_fast + costs.alloc_zero_per_byte * TINY_SIZE_BYTES
+        out_cost[0] += costs.alloc_fast + (costs.alloc_zero_per_byte * TINY_SIZE_BYTES
+                                           * spans[s]["needzero"])
         slot_ptr_words[slot] = 0
         # The new block replaces the current one only if it has more room left.
         if tiny_slot[p] < 0 or size_bytes < tiny_offset[p]:
@@ -329,13 +340,18 @@ def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_cl
         return -1, spanclass
     slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
     # mallocgc's paths: size-specialised up to 80 B, generic above; noscan or scan.
+    # The noscan slope is the clearing; the scan slope is clearing plus the
+    # heap bits, of which only the clearing goes with ``needzero`` (a fitted
+    # table may put the scan slope under the noscan one: then all of it does).
     if noscan:
         base = costs.alloc_fast if size_bytes <= SIZE_SPECIALISED_MAX_BYTES else costs.alloc_small
-        out_cost[0] += base + costs.alloc_zero_per_byte * slot_bytes
+        out_cost[0] += base + costs.alloc_zero_per_byte * slot_bytes * spans[s]["needzero"]
     else:
         base = (costs.alloc_fast_scan if size_bytes <= SIZE_SPECIALISED_MAX_BYTES
                 else costs.alloc_small_scan)
-        out_cost[0] += base + costs.alloc_scan_per_byte * slot_bytes
+        zero = min(costs.alloc_zero_per_byte, costs.alloc_scan_per_byte)
+        out_cost[0] += base + (costs.alloc_scan_per_byte - zero
+                               + zero * spans[s]["needzero"]) * slot_bytes
     slot_ptr_words[slot] = ptr_words
     if not noscan and c[C_PHASE] == PHASE_OFF:
         # heapScan grows by the scan size (heapSetType*): up to the last pointer
@@ -395,8 +411,6 @@ def refill(heap, c, tab, costs, p, spanclass, out_cost):
         heap.mcache[p, spanclass] = -1
     out_cost[0] += costs.mcache_refill
     s = _cache_span(heap, c, tab, costs, spanclass, out_cost)
-    if c[C_SCAV_PENDING_PAGES] > 0:
-        scavenge_after_grow(heap, c, costs, out_cost)
     spans[s]["cached_by"] = p
     heap.mcache[p, spanclass] = s
     used = spans[s]["alloc_count"] * spans[s]["elemsize"]
@@ -421,7 +435,7 @@ def _cache_span(heap, c, tab, costs, spanclass, out_cost):
             if s < 0:
                 break
             budget -= 1
-            kept = sweep_span(heap, c, costs, s, out_cost)
+            kept = sweep_span(heap, c, costs, s, True, out_cost)
             if kept and spans[s]["alloc_count"] < spans[s]["nelems"]:
                 list_remove(heap, s)
                 return s
@@ -439,11 +453,10 @@ def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
     deduct_sweep_credit(heap, c, costs, slot_bytes, out_cost)
     spanclass = 1 if noscan else 0
     s = alloc_span(heap, c, tab, costs, spanclass, npages, 1, slot_bytes, out_cost)
-    if c[C_SCAV_PENDING_PAGES] > 0:
-        scavenge_after_grow(heap, c, costs, out_cost)
     list_push(heap, spanclass, L_FULL_SWEPT, s)
     c[C_HEAP_LIVE_BYTES] += slot_bytes
-    out_cost[0] += costs.large_alloc + costs.large_alloc_per_byte * slot_bytes
+    out_cost[0] += costs.large_alloc + costs.large_alloc_per_byte * slot_bytes * \
+        heap.spans[s]["needzero"]
     slot = take_slot(heap.spans, heap.slot_alloc, heap.slot_mark, heap.alloc_by_class, c, s)
     heap.slot_ptr_words[slot] = ptr_words
     if not noscan and c[C_PHASE] == PHASE_OFF:

@@ -88,6 +88,7 @@ from gcsim.engine.state import (
     C_QUANTUM_PARKED,
     C_RATE_STEP,
     C_REVISE_PENDING,
+    C_SCAV_ASSIST_CYCLES,
     C_SCAV_GOAL_BYTES,
     C_STACK_PAGES,
     C_TRIGGER_BYTES,
@@ -474,6 +475,7 @@ def sample_timeline(st):
     tl[row]["scavenge_goal_bytes"] = c[C_SCAV_GOAL_BYTES]
     tl[row]["idle_mark_cycles"] = st.bg[B_IDLE_MARK_CYCLES]
     tl[row]["bg_sweep_cycles"] = st.bg[B_BG_SWEEP_CYCLES]
+    tl[row]["scavenge_assist_cycles"] = c[C_SCAV_ASSIST_CYCLES]
     c[C_N_TIMELINE_RECORDS] = row + 1
 
 

@@ -30,18 +30,29 @@ releases free pages again. What gcsim models (reference §4.3):
    iterations. Its CPU runs on the last P (idle in workloads with fewer
    mutator Ps than GOMAXPROCS, as Go's scheduler would place it there).
 
-3. Allocation-time scavenging on heap growth (``mheap.allocSpan``): when a
-   span allocation grew the heap and retained + growth exceeds the GOGC goal,
-   the allocating goroutine releases min(growth, overage) of other free
-   pages at once, and pays for it (``scavenge_after_grow``).
+3. Allocation-time scavenging (``mheap.allocSpan``, ``scavenge_on_alloc``):
+   after every span allocation from the page heap the allocating goroutine
+   releases, at once and at its own cost, the larger of
+
+   - the memory-limit excess: mapped-ready memory (retained heap plus the
+     runtime's non-heap memory) over GOMEMLIMIT, unless the GC CPU limiter
+     is on. When the live heap alone is over the limit this is every free
+     page, so pages freed by sweeping go back to the OS at the next span
+     allocation and a span taken from them faults again. The time counts
+     as assist time for the limiter (``limiterEventScavengeAssist``);
+   - on heap growth, when retained + growth exceeds the GOGC goal,
+     min(growth, overage).
+
+   Spans that ``cacheSpan`` reuses in place (its sweep keeps a span whose
+   objects all died) never reach the page heap, so they neither fault nor
+   trigger scavenging, as in Go.
 
 Cost: ``scavenge_ns_per_page`` per 8 KiB page (madvise and bookkeeping).
 
 Simplifications: the 4 MiB-chunk density filter (chunks more than 96.875 %
 used in this or the last cycle are skipped unless forced) is not applied;
-memory-limit scavenging at allocation time (the forced scavenge when
-mapped-ready memory would exceed the limit) is not modelled; physical pages
-are counted in 8 KiB runtime pages.
+stack spans neither scavenge when they take pages nor pay for their faults;
+physical pages are counted in 8 KiB runtime pages.
 """
 
 from __future__ import annotations
@@ -56,13 +67,17 @@ from gcsim.engine.state import (
     B_SCAV_CREDIT_CYCLES,
     B_SCAV_LIMIT_GOAL_BYTES,
     B_SCAV_TICK,
+    C_LIMITER_ON,
+    C_PAGES_INUSE,
     C_PAGES_MAPPED,
     C_PAGES_RELEASED,
     C_SCAV_ASSIST_CYCLES,
+    C_SCAV_ASSIST_PAGES,
     C_SCAV_GOAL_BYTES,
-    C_SCAV_GROW_PAGES,
+    C_SCAV_LIMIT_HEAP_BYTES,
     C_SCAV_PENDING_PAGES,
     C_SCAV_SEARCH_PAGE,
+    C_STACK_PAGES,
     C_UNSWEPT_SPANS,
     NO_GOAL_BYTES,
 )
@@ -136,8 +151,14 @@ def release_pages(heap, c, max_pages):
 
     Returns the pages released. ``C_SCAV_SEARCH_PAGE`` bounds the search from
     above (freeing a span raises it; see mspan.free_span), so repeated calls
-    walk down the arena once, not once per call.
+    walk down the arena once, not once per call; the walk also stops at the
+    last free, unreleased page, so a call with none left costs nothing.
     """
+    free_unreleased = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
+                       - c[C_PAGES_RELEASED])
+    max_pages = min(max_pages, free_unreleased)
+    if max_pages <= 0:
+        return 0
     q = min(c[C_SCAV_SEARCH_PAGE], c[C_PAGES_MAPPED]) - 1
     n = 0
     while q >= 0 and n < max_pages:
@@ -151,13 +172,26 @@ def release_pages(heap, c, max_pages):
 
 
 @kernel
-def scavenge_after_grow(heap, c, costs, out_cost):
-    """mheap.allocSpan's scavenge after growth: release what ``note_growth`` asked for."""
-    n = release_pages(heap, c, c[C_SCAV_PENDING_PAGES])
+def scavenge_on_alloc(heap, c, costs, out_cost):
+    """mheap.allocSpan's scavenge, after the span took its pages (module docstring, 3).
+
+    Releases the larger of what ``note_growth`` asked for and the retained
+    heap over ``C_SCAV_LIMIT_HEAP_BYTES`` (skipped while the GC CPU limiter is
+    on), charging ``scavenge_page`` per page to the allocating goroutine.
+    """
+    want = c[C_SCAV_PENDING_PAGES]
     c[C_SCAV_PENDING_PAGES] = 0
+    limit = c[C_SCAV_LIMIT_HEAP_BYTES]
+    if limit != NO_GOAL_BYTES and c[C_LIMITER_ON] == 0:
+        over = retained_bytes(c) - limit
+        if over > 0:
+            want = max(want, (over + PAGE_BYTES_ - 1) // PAGE_BYTES_)
+    if want <= 0:
+        return
+    n = release_pages(heap, c, want)
     cost = n * costs.scavenge_page
     out_cost[0] += cost
-    c[C_SCAV_GROW_PAGES] += n
+    c[C_SCAV_ASSIST_PAGES] += n
     c[C_SCAV_ASSIST_CYCLES] += int(cost + 0.5)
 
 

@@ -40,6 +40,9 @@ SPAN_DTYPE = np.dtype(
         ("next", np.int64),  # intrusive doubly linked list links (span record ids)
         ("prev", np.int64),
         ("cached_by", np.int64),  # P holding it in its mcache, or -1
+        # 1 if free slots may hold old data and mallocgc must clear them
+        # (mspan.needzero); 0 for pages all fresh from the OS or scavenged
+        ("needzero", np.int64),
     ]
 )
 
@@ -162,14 +165,18 @@ C_STACK_SHRINK_COPY_BYTES = 79  # bytes copied by this cycle's shrinks, charged 
 C_SCAV_GOAL_BYTES = 80  # scavenge.gcPercentGoal: retained-heap goal, NO_GOAL_BYTES = none
 C_SCAV_SEARCH_PAGE = 81  # no free unreleased page at or above it (the scavenger searches down)
 C_SCAV_PENDING_PAGES = 82  # pages heap growth asks the allocating goroutine to scavenge
-C_SCAV_GROW_PAGES = 83  # pages released by allocation-time scavenging (heap growth) since start
+C_SCAV_ASSIST_PAGES = 83  # pages released by allocation-time scavenging (growth, limit) since start
 C_SCAV_ASSIST_CYCLES = 84  # allocation-time scavenging CPU since start
 C_MARK_WORK_END_CYCLES = 85  # latest P clock a worker slice or assist ended at, this cycle
 C_REVISE_PENDING = 86  # heapLive moved during mark since the last revise (gcController.update)
 C_PAGES_FAULTED = 87  # runtime pages backed again by the OS on first touch, since start
 C_GC_INITIATOR = 88  # 1 + the P whose allocation saw the trigger (it runs gcStart), 0 none
 C_QUANTUM_PARKED = 89  # goroutines parked on the assist queue in the current quantum
-N_COUNTERS = 90
+# GOMEMLIMIT less the runtime's non-heap memory: retained heap above it makes
+# every span allocation scavenge the excess (mheap.allocSpan); NO_GOAL_BYTES = no limit.
+C_SCAV_LIMIT_HEAP_BYTES = 90
+C_LIMITER_SNAP_SCAV = 91  # C_SCAV_ASSIST_CYCLES at the last limiter update
+N_COUNTERS = 92
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -254,13 +261,15 @@ COUNTER_NAMES = (
     "C_SCAV_GOAL_BYTES",
     "C_SCAV_SEARCH_PAGE",
     "C_SCAV_PENDING_PAGES",
-    "C_SCAV_GROW_PAGES",
+    "C_SCAV_ASSIST_PAGES",
     "C_SCAV_ASSIST_CYCLES",
     "C_MARK_WORK_END_CYCLES",
     "C_REVISE_PENDING",
     "C_PAGES_FAULTED",
     "C_GC_INITIATOR",
     "C_QUANTUM_PARKED",
+    "C_SCAV_LIMIT_HEAP_BYTES",
+    "C_LIMITER_SNAP_SCAV",
 )
 
 # float64 pacer state (index with F_*)
@@ -327,6 +336,7 @@ TIMELINE_DTYPE = np.dtype(
         ("scavenge_goal_bytes", np.int64),  # retained-heap goal of the scavenger, -1 = none
         ("idle_mark_cycles", np.int64),  # idle-priority mark CPU since start
         ("bg_sweep_cycles", np.int64),  # background sweeper CPU since start
+        ("scavenge_assist_cycles", np.int64),  # allocation-time scavenging CPU since start
     ]
 )
 
@@ -628,6 +638,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
 def _new_counters() -> np.ndarray:
     c = np.zeros(N_COUNTERS, dtype=np.int64)
     c[C_SCAV_GOAL_BYTES] = NO_GOAL_BYTES  # disabled until the first GC ends (gcPaceScavenger)
+    c[C_SCAV_LIMIT_HEAP_BYTES] = NO_GOAL_BYTES  # set by commit_pacer when there is a limit
     return c
 
 

@@ -24,7 +24,7 @@ from gcsim.engine.state import (
     C_PAGES_FAULTED,
     C_PAGES_RELEASED,
     C_SCAV_ASSIST_CYCLES,
-    C_SCAV_GROW_PAGES,
+    C_SCAV_ASSIST_PAGES,
     C_SLOT_ALLOCS,
     C_SLOT_FREES,
     C_SWEEP_CYCLES,
@@ -323,7 +323,7 @@ def _background(result: Any) -> dict[str, Any]:
         "stw_stop_wait_s": s("B_STOP_WAIT_CYCLES"),
         "scavenge_bg_released_bytes": result.bg_counter("B_SCAV_BG_PAGES") * page,
         "scavenge_bg_cpu_s": s("B_SCAV_BG_CYCLES"),
-        "scavenge_grow_released_bytes": int(c[C_SCAV_GROW_PAGES]) * page,
+        "scavenge_assist_released_bytes": int(c[C_SCAV_ASSIST_PAGES]) * page,
         "scavenge_assist_cpu_s": int(c[C_SCAV_ASSIST_CYCLES]) / hz,
         "heap_released_bytes": int(c[C_PAGES_RELEASED]) * page,
         # pages the OS backed on first touch (heap growth, reuse after scavenging)

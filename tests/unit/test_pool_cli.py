@@ -13,7 +13,7 @@ from gcsim.cli import main
 pytestmark = pytest.mark.usefixtures("warm_engine")
 
 CFG = {
-    "run": {"seed": 3, "gomaxprocs": 2, "duration_s": 0.05},
+    "run": {"seed": 3, "gomaxprocs": 2, "duration_s": 0.1},
     "workload": {
         "compute_ns_per_alloc": 1000.0,
         "sites": [

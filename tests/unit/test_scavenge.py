@@ -6,6 +6,9 @@
   64 KiB quanta of ``scavenge_ns_per_page`` each page, highest pages first,
   stopping exactly at the goal.
 - scavenging on heap growth: min(growth, overage).
+- scavenging at span allocation over the memory limit: the whole excess of
+  retained heap over GOMEMLIMIT less non-heap memory, none while the GC CPU
+  limiter is on; the larger of that and the growth request.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from gcsim.engine import state as S
 from gcsim.engine.scavenge import (
     note_growth,
     pace_scavenger,
-    scavenge_after_grow,
     scavenge_background,
     scavenge_goal,
+    scavenge_on_alloc,
 )
 from gcsim.run import simulate
 from gcsim.workload.compile import compile_costs
@@ -113,13 +116,54 @@ def test_growth_past_the_goal_scavenges_min_of_growth_and_overage() -> None:
     note_growth(c, 512)  # overage 24 pages
     assert c[S.C_SCAV_PENDING_PAGES] == 24
     out = np.zeros(1)
-    scavenge_after_grow(st.heap, c, costs, out)
+    scavenge_on_alloc(st.heap, c, costs, out)
     assert c[S.C_PAGES_RELEASED] == 24
-    assert c[S.C_SCAV_GROW_PAGES] == 24
+    assert c[S.C_SCAV_ASSIST_PAGES] == 24
     assert out[0] == pytest.approx(24 * costs.scavenge_page)
     c[S.C_SCAV_GOAL_BYTES] = S.NO_GOAL_BYTES
     note_growth(c, 512)
     assert c[S.C_SCAV_PENDING_PAGES] == 0
+
+
+def test_span_allocation_over_the_limit_scavenges_the_excess() -> None:
+    cfg = config_from_dict({"workload": {"sites": [{"name": "a", "size": 8}]}})
+    costs = compile_costs(cfg)
+    st = _free_heap(512)
+    c = st.counters
+    c[S.C_PAGES_INUSE] = 200  # 312 free pages, all retained
+    out = np.zeros(1)
+    # No limit: nothing.
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 0
+    # Retained 512 pages, limit 400 pages of heap: release 112, the highest free ones.
+    c[S.C_SCAV_LIMIT_HEAP_BYTES] = 400 * PAGE
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 112
+    assert np.flatnonzero(st.heap.page_released[:512]).min() == 400
+    assert out[0] == pytest.approx(112 * costs.scavenge_page)
+    assert c[S.C_SCAV_ASSIST_CYCLES] == int(112 * costs.scavenge_page + 0.5)
+    # A limit below the heap in use: every free page goes, and no more than those.
+    c[S.C_SCAV_LIMIT_HEAP_BYTES] = 100 * PAGE
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 312
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 312
+    # The GC CPU limiter on: no limit scavenging, but a growth request still runs.
+    st = _free_heap(512)
+    c = st.counters
+    c[S.C_SCAV_LIMIT_HEAP_BYTES] = 100 * PAGE
+    c[S.C_LIMITER_ON] = 1
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 0
+    c[S.C_SCAV_PENDING_PAGES] = 10
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 10
+    # Limiter off: the larger of the two requests (402 pages over the limit > 5 pending).
+    c[S.C_LIMITER_ON] = 0
+    c[S.C_SCAV_PENDING_PAGES] = 5
+    scavenge_on_alloc(st.heap, c, costs, out)
+    assert c[S.C_PAGES_RELEASED] == 412
+    assert c[S.C_SCAV_ASSIST_PAGES] == 412
 
 
 def test_heap_released_is_in_the_timeline_and_memstats() -> None:
