@@ -163,6 +163,9 @@ def timeline_table(tl: np.ndarray, clock_hz: float) -> dict[str, np.ndarray]:
         "phase": PHASE_NAMES[tl["phase"]],
         "num_gc": tl["num_gc"],
         "allocs": tl["allocs"],
+        # CPU of allocation-time scavenging since the start (Go's
+        # /cpu/classes/scavenge/assist:cpu-seconds).
+        "scavenge_assist_s": tl["scavenge_assist_cycles"] / clock_hz,
     }
 
 

@@ -191,3 +191,24 @@ def test_heap_released_is_in_the_timeline_and_memstats() -> None:
     ms = memstats(r)
     assert ms["HeapReleased"] == tl["heap_released_bytes"][-1]
     assert ms["HeapReleased"] <= ms["HeapIdle"]
+
+
+def test_scavenge_assists_are_in_the_timeline_and_summary() -> None:
+    # GOGC=off under a 24 MiB limit with 30 MiB live: every span allocation
+    # past the limit releases the free pages, and the timeline's running total
+    # of that CPU ends at most one sample short of the summary's.
+    from gcsim.metrics.summary import summary, timeline_table
+
+    r = simulate(config_from_dict({
+        "run": {"seed": 2, "duration_s": 0.2},
+        "runtime": {"gogc": "off", "gomemlimit": "24MiB"},
+        "workload": {"sites": [
+            {"name": "live", "size": 1024, "lifetime": {"kind": "fifo", "live_objects": 30_000}},
+            {"name": "garbage", "size": 8192, "weight": 2.0},
+        ]},
+    }))
+    s = summary(r)["background"]
+    assert s["scavenge_assist_released_bytes"] > 0 and s["scavenge_assist_cpu_s"] > 0
+    col = timeline_table(r.timeline, r.config.run.clock_hz)["scavenge_assist_s"]
+    assert np.all(np.diff(col) >= 0)
+    assert 0 < col[-1] <= s["scavenge_assist_cpu_s"]
