@@ -15,8 +15,9 @@ What it models (go1.27.3; reference/go-runtime.md §1, §4.1)
 3. mheap hands out page runs address-ordered first fit and grows the arena
    in 512-page (4 MiB) steps; freshly mapped pages count as released
    (HeapReleased) until a span uses them (src/runtime/mheap.go ``grow``).
-   A growth past the scavenger's goal makes the allocating goroutine
-   release as many other free pages (gcsim.engine.scavenge).
+   A growth past the scavenger's goal, or any span taken while mapped
+   memory is over GOMEMLIMIT, makes the allocating goroutine release free
+   pages at once (gcsim.engine.scavenge).
 4. heapLive follows the runtime's lumpy accounting (§1.11): a refill adds the
    whole span minus the slots already in use, a large allocation adds its
    pages, and flushing an mcache takes back the slots never handed out.
