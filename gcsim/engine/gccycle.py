@@ -67,7 +67,7 @@ from gcsim.engine.pacer import (
 )
 from gcsim.engine.pool import pool_cleanup_and_roots
 from gcsim.engine.rtmem import nonheap_bytes
-from gcsim.engine.scavenge import pace_scavenger
+from gcsim.engine.scavenge import free_unreleased_pages, pace_scavenger, retained_bytes
 from gcsim.engine.stacks import stacks_mark_start, stacks_mark_termination
 from gcsim.engine.state import (
     B_IDLE_MARK_CYCLES,
@@ -122,8 +122,6 @@ from gcsim.engine.state import (
     C_NOW_CYCLES,
     C_NUM_GC,
     C_PAGES_INUSE,
-    C_PAGES_MAPPED,
-    C_PAGES_RELEASED,
     C_PAGES_SWEPT,
     C_PHASE,
     C_QUANTUM_PARKED,
@@ -189,10 +187,9 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
         # The runtime's own memory (span structures, metadata, the profiler's
         # table) counts against the limit too (rtmem.py).
         nonheap = nonheap_bytes(c[C_N_SPAN_RECORDS], c[C_MAX_PAGES_MAPPED], rp.gomaxprocs)
-        mapped_ready = (c[C_PAGES_MAPPED] - c[C_PAGES_RELEASED]) * PAGE_BYTES_ + nonheap
+        mapped_ready = retained_bytes(c) + nonheap
         c[C_SCAV_LIMIT_HEAP_BYTES] = rp.memory_limit_bytes - nonheap
-        heap_free = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
-                     - c[C_PAGES_RELEASED]) * PAGE_BYTES_
+        heap_free = free_unreleased_pages(c) * PAGE_BYTES_
         mem_goal = memory_limit_heap_goal(
             rp.memory_limit_bytes, mapped_ready, heap_free, c[C_HEAP_ALLOC_BYTES],
             c[C_LAST_HEAP_MARKED_BYTES],

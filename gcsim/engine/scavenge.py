@@ -97,6 +97,12 @@ def retained_bytes(c):
 
 
 @kernel
+def free_unreleased_pages(c):
+    """heapFree in pages: free heap pages the OS still backs (neither in a span nor released)."""
+    return c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES] - c[C_PAGES_RELEASED]
+
+
+@kernel
 def scavenge_goal(last_heap_inuse_bytes, heap_goal_bytes, last_heap_goal_bytes, retained):
     """gcPaceScavenger's GOGC goal in bytes, or NO_GOAL_BYTES when there is none (or it is met)."""
     if last_heap_goal_bytes <= 0:
@@ -154,9 +160,7 @@ def release_pages(heap, c, max_pages):
     walk down the arena once, not once per call; the walk also stops at the
     last free, unreleased page, so a call with none left costs nothing.
     """
-    free_unreleased = (c[C_PAGES_MAPPED] - c[C_PAGES_INUSE] - c[C_STACK_PAGES]
-                       - c[C_PAGES_RELEASED])
-    max_pages = min(max_pages, free_unreleased)
+    max_pages = min(max_pages, free_unreleased_pages(c))
     if max_pages <= 0:
         return 0
     q = min(c[C_SCAV_SEARCH_PAGE], c[C_PAGES_MAPPED]) - 1
