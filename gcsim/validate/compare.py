@@ -14,6 +14,9 @@ heap_goal         MiB    gctrace ``G MB goal`` per cycle; cycles matched by
 peak_heap         MiB    max gctrace H1 (heap when marking ended)
 gc_cpu            %      summary ``gc_cpu_fraction`` / MemStats.GCCPUFraction
 mark_wall         ms     median gctrace mark clock ``b`` (unforced cycles)
+mark_cpu          ms     median gctrace mark CPU ``e + f + g`` (assist +
+                         background + idle, unforced cycles): the mark's cost
+                         apart from how the scheduler spread it over time
 pause_p50         ms     per-cycle pause, PauseNs semantics: summary
 pause_max         ms     ``pause_ns`` / the program's MemStats.PauseNs ring
 stack_inuse       KiB    MemStats.StackInuse, when gcsim models stacks
@@ -61,6 +64,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "peak_heap": ("peak heap (max H1)", "MiB"),
     "gc_cpu": ("GC CPU fraction", "%"),
     "mark_wall": ("mark wall time (median)", "ms"),
+    "mark_cpu": ("mark CPU per cycle (median)", "ms"),
     "pause_p50": ("pause p50", "ms"),
     "pause_max": ("pause max", "ms"),
     "stack_inuse": ("StackInuse", "KiB"),
@@ -92,6 +96,9 @@ class SideFigures:
             return None if self.gc_cpu_fraction is None else 100.0 * self.gc_cpu_fraction
         if name == "mark_wall":
             return float(np.median([ln.mark_ms for ln in unforced])) if unforced else None
+        if name == "mark_cpu":
+            cpu = [ln.assist_cpu_ms + ln.background_cpu_ms + ln.idle_cpu_ms for ln in unforced]
+            return float(np.median(cpu)) if cpu else None
         if name == "pause_p50":
             return float(np.median(self.pause_ns)) / 1e6 if self.pause_ns.size else None
         if name == "pause_max":

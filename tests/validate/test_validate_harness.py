@@ -33,18 +33,18 @@ STEADY = REPO / "validation" / "steady"
 
 
 def _line(n: int, t_ms: int, b_ms: str, h0: int, h1: int, h2: int, goal: int,
-          forced: bool = False) -> str:
+          forced: bool = False, cpu: str = "0.50/0.20/0") -> str:
     return (f"gc {n} @{t_ms / 1000:.3f}s 5%: 0.010+{b_ms}+0.005 ms clock, "
-            f"0.010+0.50/0.20/0+0.005 ms cpu, {h0}->{h1}->{h2} MB, {goal} MB goal, "
+            f"0.010+{cpu}+0.005 ms cpu, {h0}->{h1}->{h2} MB, {goal} MB goal, "
             f"0 MB stacks, 0 MB globals, 1 P" + (" (forced)" if forced else ""))
 
 
 GO_TRACE = "\n".join([
-    _line(1, 2, "1.0", 3, 5, 4, 4),
-    _line(2, 10, "2.0", 7, 9, 5, 8),
-    _line(3, 30, "3.0", 9, 11, 5, 10),
-    _line(4, 50, "4.0", 9, 11, 5, 10),
-    _line(5, 70, "5.0", 9, 10, 5, 10, forced=True),
+    _line(1, 2, "1.0", 3, 5, 4, 4, cpu="1.0/0.40/0.10"),
+    _line(2, 10, "2.0", 7, 9, 5, 8, cpu="1.2/0.40/0"),
+    _line(3, 30, "3.0", 9, 11, 5, 10, cpu="1.0/0.40/0.10"),
+    _line(4, 50, "4.0", 9, 11, 5, 10, cpu="2.0/0.40/0"),
+    _line(5, 70, "5.0", 9, 10, 5, 10, forced=True, cpu="9.0/0/0"),
 ])
 SIM_TRACE = "\n".join([
     _line(1, 1, "0.50", 3, 4, 4, 4),
@@ -191,7 +191,7 @@ def test_compare_figures_by_hand() -> None:
     rows = {r.figure: r for r in C.compare(sim, go)}
     # No stacks in gcsim yet, no pools anywhere: those rows are left out.
     assert list(rows) == ["gc_count", "heap_goal", "peak_heap", "gc_cpu", "mark_wall",
-                          "pause_p50", "pause_max"]
+                          "mark_cpu", "pause_p50", "pause_max"]
     assert rows["gc_count"].predicted == 4 and rows["gc_count"].measured == [5, 5]
     assert rows["gc_count"].rel_error == pytest.approx(-0.2)
     # Goals matched by cycle number, forced gc 5 left out: 4/4, 9/8, 11/10, 11/10.
@@ -205,6 +205,11 @@ def test_compare_figures_by_hand() -> None:
     # Median mark clock of unforced cycles: sim (1.0, 1.5) -> 1.25, Go 2.5.
     assert rows["mark_wall"].predicted == pytest.approx(1.25)
     assert rows["mark_wall"].measured == [2.5, 2.5]
+    # Median assist + background + idle CPU of unforced cycles: sim 0.70 each;
+    # Go 1.5, 1.6, 1.5, 2.4 -> 1.55 (the forced cycle's 9.0 left out).
+    assert rows["mark_cpu"].predicted == pytest.approx(0.70)
+    assert rows["mark_cpu"].measured == [pytest.approx(1.55)] * 2
+    assert rows["mark_cpu"].rel_error == pytest.approx(0.70 / 1.55 - 1)
     assert rows["pause_p50"].predicted == pytest.approx(0.025)
     assert rows["pause_p50"].measured == [pytest.approx(0.025), pytest.approx(0.015)]
     assert rows["pause_max"].measured == [pytest.approx(0.1), pytest.approx(0.015)]
