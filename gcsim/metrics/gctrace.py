@@ -96,6 +96,11 @@ class GCTraceLine:
     line_number: int  # 1-based line in the parsed text
     raw: str  # the gc line as printed, from "gc" to the end, no newline
 
+    @property
+    def mark_cpu_ms(self) -> float:
+        """CPU spent marking: assist + background + idle (cpu e + f + g), ms."""
+        return self.assist_cpu_ms + self.background_cpu_ms + self.idle_cpu_ms
+
 
 class GCTraceParseError(ValueError):
     """A line starting with ``gc N @`` that is not a gctrace line we know."""

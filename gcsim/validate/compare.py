@@ -97,8 +97,7 @@ class SideFigures:
         if name == "mark_wall":
             return float(np.median([ln.mark_ms for ln in unforced])) if unforced else None
         if name == "mark_cpu":
-            cpu = [ln.assist_cpu_ms + ln.background_cpu_ms + ln.idle_cpu_ms for ln in unforced]
-            return float(np.median(cpu)) if cpu else None
+            return float(np.median([ln.mark_cpu_ms for ln in unforced])) if unforced else None
         if name == "pause_p50":
             return float(np.median(self.pause_ns)) / 1e6 if self.pause_ns.size else None
         if name == "pause_max":

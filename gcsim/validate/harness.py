@@ -301,7 +301,7 @@ MARK_SPEED_SKIP_CYCLES = 3  # warm-up cycles left out
 def mark_ms_per_mib(lines: Sequence[Any]) -> float | None:
     """Median over cycles after the warm-up of mark CPU (gctrace's assist +
     background + idle) per MiB marked (H2), ms; None without such cycles."""
-    vals = [(ln.assist_cpu_ms + ln.background_cpu_ms + ln.idle_cpu_ms) / ln.heap_live_mb
+    vals = [ln.mark_cpu_ms / ln.heap_live_mb
             for ln in lines if ln.gc_number > MARK_SPEED_SKIP_CYCLES and ln.heap_live_mb > 0
             and not ln.forced]
     return statistics.median(vals) if vals else None

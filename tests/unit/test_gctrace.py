@@ -231,6 +231,7 @@ def test_parse_go1273_gomaxprocs1() -> None:
         gc7.idle_cpu_ms,
         gc7.mark_term_cpu_ms,
     ) == (0.033, 0.0, 0.024, 5.2, 0.005)
+    assert gc7.mark_cpu_ms == pytest.approx(0.0 + 0.024 + 5.2)  # e + f + g, pauses left out
     assert (gc7.heap_start_mb, gc7.heap_end_mb, gc7.heap_live_mb) == (20, 20, 12)
     assert (gc7.heap_goal_mb, gc7.stacks_mb, gc7.globals_mb) == (43, 4, 2)
     assert gc7.forced and not gc7.checking_goroutine_leaks
