@@ -115,6 +115,7 @@ from gcsim.engine.state import (
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
     C_MARK_WORK_END_CYCLES,
+    C_MARK_WORK_END_P,
     C_MAX_PAGES_MAPPED,
     C_MAX_STACK_SCAN_BYTES,
     C_N_CYCLE_RECORDS,
@@ -302,7 +303,7 @@ def revise_assist_ratio(c, fstate, rp):
 
 
 @kernel
-def _stop_the_world(st, P, t_stw, gc_work_end):
+def _stop_the_world(st, P, t_stw, gc_work_end, stopper):
     """stopTheWorldWithSema from ``t_stw``: return when the last P has stopped.
 
     A P stops at its next safe point, the end of the mutator step it is in
@@ -313,10 +314,13 @@ def _stop_the_world(st, P, t_stw, gc_work_end):
     last object, an assist's quota) that in Go would have ended before mark
     completion was reached: it is not waited for (its P restarts on its own
     clock), or that GC time would count twice, as work and as pause.
+    P ``stopper`` (-1: none) is the one whose goroutine stops the world: it
+    is not waited for at all (``gc_mark_termination`` moves what it ran
+    after the boundary to after the pause).
     """
     t = t_stw
     for p in range(P):
-        if st.p_time[p] > t and st.p_time[p] > gc_work_end:
+        if p != stopper and st.p_time[p] > t and st.p_time[p] > gc_work_end:
             t = st.p_time[p]
     st.bg[B_STOP_WAIT_CYCLES] += t - t_stw
     return t
@@ -392,7 +396,7 @@ def gc_start(st, wl, rp, costs, forced):
         st.bg[B_LEFTOVER_SWEEP_CYCLES] += swept
     heap.sweep_pages_per_byte[0] = 0.0
     out_cost[0] = 0.0
-    t_stopped = _stop_the_world(st, P, t_stw, -1)
+    t_stopped = _stop_the_world(st, P, t_stw, -1, -1)
     c[C_CYC_START] = t_stw
 
     stw1 = t_stopped - t_stw + int(costs.stw_sweep_term + P * costs.stw_per_p
@@ -408,6 +412,7 @@ def gc_start(st, wl, rp, costs, forced):
     c[C_CYC_BG_CYCLES] = 0
     c[C_CYC_IDLE_CYCLES] = 0
     c[C_MARK_WORK_END_CYCLES] = 0
+    c[C_MARK_WORK_END_P] = 0
     for p in range(P):
         st.p_assist_bytes[p] = 0
         st.p_frac_cycles[p] = 0
@@ -443,7 +448,11 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c = st.counters
     P = rp.gomaxprocs
     now = c[C_NOW_CYCLES]
-    t_stopped = _stop_the_world(st, P, now, c[C_MARK_WORK_END_CYCLES])
+    # The worker or assist that did the last mark work runs gcMarkDone and stops
+    # the world itself, on its own P, when that work ends (mgcmark.go,
+    # gcAssistAlloc and gcBgMarkWorker): its P is not waited for.
+    stopper = c[C_MARK_WORK_END_P] - 1
+    t_stopped = _stop_the_world(st, P, now, c[C_MARK_WORK_END_CYCLES], stopper)
     stw2 = t_stopped - now + int(costs.stw_mark_term + P * costs.stw_per_p
                                  + _stop_running_cost(rp, costs, c[C_CYC_FORCED],
                                                       c[C_QUANTUM_PARKED]))
@@ -488,6 +497,10 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c[C_GC_PENDING] = 0
 
     t_end = now + stw2
+    if stopper >= 0 and st.p_time[stopper] > now:
+        # What the stopper's P ran past the boundary (the rest of its mutator
+        # step, in Go after the world restarts) moves to after the pause.
+        st.p_time[stopper] += stw2
     _start_the_world(st, P, t_end, -1)
     c[C_GC_CPU_CYCLES] += stw2 * P
     c[C_TOTAL_STW_CPU_CYCLES] += stw2 * P
@@ -578,6 +591,7 @@ def mark_worker(st, wl, costs, p, budget_cycles, idle):
     st.p_time[p] += used
     if st.p_time[p] > c[C_MARK_WORK_END_CYCLES]:
         c[C_MARK_WORK_END_CYCLES] = st.p_time[p]
+        c[C_MARK_WORK_END_P] = p + 1
     return used
 
 

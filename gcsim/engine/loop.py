@@ -72,6 +72,7 @@ from gcsim.engine.state import (
     C_HEAP_LIVE_BYTES,
     C_IN_QUANTUM,
     C_MARK_WORK_END_CYCLES,
+    C_MARK_WORK_END_P,
     C_MUTATOR_CYCLES,
     C_N_CYCLE_RECORDS,
     C_N_SLOTS_USED,
@@ -364,6 +365,7 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
             # A clock past the boundary because of an assist is GC work, not a P
             # that mark termination waits for (gccycle._stop_the_world).
             c[C_MARK_WORK_END_CYCLES] = p_time[p]
+            c[C_MARK_WORK_END_P] = p + 1
         if parked:
             # Still in debt with no work to do: wait on the assist queue until
             # marking ends (at the next quantum boundary); the P is idle meanwhile.

@@ -176,7 +176,8 @@ C_QUANTUM_PARKED = 89  # goroutines parked on the assist queue in the current qu
 # every span allocation scavenge the excess (mheap.allocSpan); NO_GOAL_BYTES = no limit.
 C_SCAV_LIMIT_HEAP_BYTES = 90
 C_LIMITER_SNAP_SCAV = 91  # C_SCAV_ASSIST_CYCLES at the last limiter update
-N_COUNTERS = 92
+C_MARK_WORK_END_P = 92  # 1 + the P whose slice or assist ended at C_MARK_WORK_END_CYCLES; 0 none
+N_COUNTERS = 93
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -270,6 +271,7 @@ COUNTER_NAMES = (
     "C_QUANTUM_PARKED",
     "C_SCAV_LIMIT_HEAP_BYTES",
     "C_LIMITER_SNAP_SCAV",
+    "C_MARK_WORK_END_P",
 )
 
 # float64 pacer state (index with F_*)
