@@ -70,6 +70,10 @@ METHODS: dict[str, str] = {
     "mark_pointer_classic_ns": "p of the mark_object_classic_ns fit",
     "mark_root_word_ns": "mark 'empty' of a build with 32 MiB of nil pointer-typed BSS minus "
                          "the plain build, per BSS word",
+    "mark_cycle_ns": "stw 'churn': gctrace mark CPU (assist + background + idle) of cycles "
+                     "triggered by allocation over a one-object ring at GOMAXPROCS=1, median, "
+                     "minus the binary's globals at mark_root_word_ns (raw: the same at "
+                     "GOMAXPROCS=2)",
     "sweep_span_ns": "sweep: 2 Mi 64 B noscan objects, one kept per span; process CPU of "
                      "runtime.GC() minus an empty one, per span, minus the marking of the kept "
                      "object and the per-span goroutine switch of runtime.GC's sweep loop (sched)",
@@ -163,7 +167,8 @@ def fit_costs(records: dict[tuple[str, str], list[dict[str, Any]]],
         ``(variant, experiment) -> JSON records`` of calibration/ runs.
     traces : dict
         ``(GOMAXPROCS, label) -> stderr texts`` of the ``stw`` runs (gctrace); label
-        "0" or "1" spinning goroutines, or "live" (allocation-triggered cycles).
+        "0" or "1" spinning goroutines, "live" (allocation-triggered cycles) or "churn"
+        (the same over a one-object heap).
 
     Returns
     -------
@@ -190,6 +195,7 @@ def fit_costs(records: dict[tuple[str, str], list[dict[str, Any]]],
     _fit_wb(f, get("greentea", "wb"))
     _fit_stack(f, get("greentea", "stack"))
     _fit_stw(f, traces)
+    _fit_mark_cycle(f, traces, get("greentea", "mark"))
     costs = {n: f.costs[n] for n in COSTS if n in f.costs}
     entries = {n: f.entries[n] for n in COSTS if n in f.entries}
     return costs, entries
@@ -414,6 +420,29 @@ def _fit_roots(f: _Fit, big: list[dict[str, Any]], plain: list[dict[str, Any]]) 
     raw = {"empty_gc_big_ns": _r(_med(big_e)), "empty_gc_plain_ns": _r(_med(plain_e)),
            "words": words, "globals_bytes_big": big[0]["globals_bytes"]}
     f.set("mark_root_word_ns", (_med(big_e) - _med(plain_e)) / words, raw)
+
+
+def _fit_mark_cycle(f: _Fit, traces: dict[tuple[int, str], list[str]],
+                    plain: list[dict[str, Any]]) -> None:
+    from gcsim.goruntime.costs import COSTS
+    from gcsim.metrics.gctrace import parse_gctrace
+
+    globals_bytes = [r["globals_bytes"] for r in plain if r["kind"] == "empty"]
+    if not globals_bytes:
+        return
+    root_word = f.costs.get("mark_root_word_ns", COSTS["mark_root_word_ns"].default_ns)
+    globals_ns = globals_bytes[0] // 8 * root_word
+    per_cycle: dict[int, float] = {}
+    raw: dict[str, Any] = {"globals_bytes": globals_bytes[0], "globals_ns": _r(globals_ns)}
+    for P in (1, 2):
+        cpu = [ln.mark_cpu_ms * 1e6 for text in traces.get((P, "churn"), [])
+               for ln in [ln for ln in parse_gctrace(text) if not ln.forced][2:]]
+        if cpu:
+            per_cycle[P] = _med(cpu) - globals_ns
+            raw[f"p{P}"] = {"mark_cpu_median_ns": _r(_med(cpu)), "cycles": len(cpu),
+                            "fixed_ns": _r(per_cycle[P])}
+    if 1 in per_cycle:
+        f.set("mark_cycle_ns", per_cycle[1], raw)
 
 
 # --- mutator, stacks, pauses --------------------------------------------------

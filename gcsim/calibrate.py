@@ -279,6 +279,9 @@ def plan(quick: bool) -> list[Step]:
     steps += [Step("greentea", "stw", ("-reps", stw_reps, "-k", "1"), 2, True),
               Step("greentea", "stw", ("-reps", "15" if quick else "40", "-k", "0",
                                        "-n", str(400_000 // scale)), 1, True)]
+    # Allocation-triggered cycles over a one-object ring: the empty heap's mark CPU.
+    steps += [Step("greentea", "stw", ("-reps", stw_reps, "-k", "0", "-n", "1"), P, True)
+              for P in (1, 2)]
     return steps
 
 
@@ -287,9 +290,13 @@ def plan(quick: bool) -> list[Step]:
 
 
 def _trace_label(step: Step) -> str:
-    """How ``calibfit`` finds a stw run's gctrace: spinners "0"/"1", or "live"."""
+    """How ``calibfit`` finds a stw run's gctrace: spinners "0"/"1", "live", or
+    "churn" (allocation over a one-object ring)."""
     a = step.args
-    if "-n" in a and int(a[a.index("-n") + 1]) > 0:
+    n = int(a[a.index("-n") + 1]) if "-n" in a else 0
+    if n == 1:
+        return "churn"
+    if n > 1:
         return "live"
     return a[a.index("-k") + 1]
 

@@ -15,9 +15,10 @@ The phase structure is Go's (src/runtime/mgc.go, reference §2.2):
    size, work off debt at assistWorkPerByte, at least 64 KiB of work at a time,
    stealing background credit first, parking when no work is left); every
    pointer store shades through the hybrid barrier.
-3. ``gc_mark_termination`` (STW 2), at the first quantum boundary with no
-   mark work left: ``endCycle`` (cons/mark from this cycle's assist share),
-   ``resetLive`` (heapLive := bytes marked), marking off, sweepgen += 2 so
+3. ``gc_mark_done`` at the first quantum boundary with no mark work left:
+   the cycle's fixed mark CPU on the P that finished the work, then
+   ``gc_mark_termination`` (STW 2): ``endCycle`` (cons/mark from this
+   cycle's assist share), ``resetLive`` (heapLive := bytes marked), marking off, sweepgen += 2 so
    every in-use span becomes unswept, mcaches flushed (their spans were
    cached before sweep began, so they go to the unswept lists and heapLive is
    not corrected; mcache.go ``releaseAll``), then ``commit``: next goal,
@@ -438,6 +439,30 @@ def gc_start(st, wl, rp, costs, forced):
 
 
 @kernel
+def gc_mark_done(st, wl, rp, costs):
+    """gcMarkDone, then mark termination, once a concurrent mark has no work left.
+
+    The worker or assist that finds the work done spends the cycle's fixed
+    mark CPU (``mark_cycle``, measured on an empty heap: root-job setup, the
+    workers' starts and parks, the flush of every P's buffers) on its own P
+    before it stops the world; it counts as background mark time. What that
+    P ran past the quantum boundary moves to after it, and the other Ps run
+    on meanwhile.
+    """
+    c = st.counters
+    fixed = int(costs.mark_cycle + 0.5)
+    if fixed > 0:
+        now = c[C_NOW_CYCLES]
+        p = max(c[C_MARK_WORK_END_P] - 1, 0)
+        st.p_time[p] = max(st.p_time[p], now) + fixed
+        c[C_MARK_WORK_END_P] = p + 1
+        c[C_NOW_CYCLES] = now + fixed
+        c[C_CYC_BG_CYCLES] += fixed
+        c[C_GC_CPU_CYCLES] += fixed
+    gc_mark_termination(st, wl, rp, costs, 0)
+
+
+@kernel
 def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     """Mark termination (STW 2) at the current quantum boundary; writes the cycle's row.
 
@@ -553,7 +578,7 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     gc_start(st, wl, rp, costs, forced)
     out_cost = np.zeros(1)
     drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
-    work = int(out_cost[0])
+    work = int(out_cost[0] + costs.mark_cycle + 0.5)
     P = rp.gomaxprocs
     mark_wall = (work + P - 1) // P
     c[C_CYC_BG_CYCLES] = work
@@ -667,7 +692,7 @@ def _finish_mark_blocking(st, wl, rp, costs):
     P = rp.gomaxprocs
     out_cost = np.zeros(1)
     drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
-    work = int(out_cost[0])
+    work = int(out_cost[0] + costs.mark_cycle + 0.5)
     mark_wall = (work + P - 1) // P
     background = min(work, int(0.25 * mark_wall * P))
     c[C_CYC_BG_CYCLES] += background

@@ -39,7 +39,7 @@ from gcsim.engine.draw import draw_root_slot, draw_size
 from gcsim.engine.gccycle import (
     commit_pacer,
     gc_assist,
-    gc_mark_termination,
+    gc_mark_done,
     gc_start,
     mark_worker,
     revise_assist_ratio,
@@ -525,7 +525,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             update_limiter(st, rp)
             if c[C_PHASE] == PHASE_MARK:
                 if not mark_work_left(c):
-                    gc_mark_termination(st, wl, rp, costs, 0)
+                    gc_mark_done(st, wl, rp, costs)
                     continue
                 if c[C_REVISE_PENDING] != 0:
                     revise_assist_ratio(c, st.fstate, rp)

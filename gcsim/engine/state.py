@@ -481,6 +481,7 @@ class Costs(NamedTuple):
     mark_pointer: float
     mark_scan_word: float
     mark_root_word: float
+    mark_cycle: float
     sweep_span: float
     sweep_free_span: float
     scavenge_page: float

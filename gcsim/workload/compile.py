@@ -66,6 +66,7 @@ _COST_FIELDS = {
     "mark_pointer": "mark_pointer_ns",
     "mark_scan_word": "mark_scan_word_ns",
     "mark_root_word": "mark_root_word_ns",
+    "mark_cycle": "mark_cycle_ns",
     "sweep_span": "sweep_span_ns",
     "sweep_free_span": "sweep_free_span_ns",
     "scavenge_page": "scavenge_ns_per_page",

@@ -1,15 +1,57 @@
-"""A GC cycle's fixed costs: at GOMAXPROCS=1, pauses that are the cost table's
-fixed parts and nothing else."""
+"""A GC cycle's fixed costs: the empty heap's mark CPU (mark_cycle_ns) and, at
+GOMAXPROCS=1, pauses that are the cost table's fixed parts and nothing else."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from gcsim.config import load_config
+import pytest
+
+from gcsim.calibrate import refit
+from gcsim.config import config_from_dict, load_config
 from gcsim.goruntime.costs import COSTS
 from gcsim.run import simulate
 
 REPO = Path(__file__).resolve().parents[2]
+RECORDS = REPO / "calibration" / "amd-epyc-go1.27.3.records.json"
+
+
+def test_entry_is_the_calibrations_empty_heap_mark() -> None:
+    # Real Go's gctrace (the shipped records, stw 'churn' at GOMAXPROCS=1):
+    # median mark CPU 0.120 ms a cycle over a one-object heap, minus the
+    # binary's 165 226 B of globals at mark_root_word_ns (20 653 words x 1.44 ns).
+    cal = refit(json.loads(RECORDS.read_text()), {})
+    raw = cal.entries["mark_cycle_ns"]["raw"]
+    assert raw["p1"]["mark_cpu_median_ns"] == pytest.approx(120_000.0)
+    assert raw["globals_ns"] == pytest.approx(165_226 // 8 * 1.44, rel=1e-3)
+    assert cal.costs["mark_cycle_ns"] == pytest.approx(120_000.0 - raw["globals_ns"], rel=1e-3)
+    assert COSTS["mark_cycle_ns"].default_ns == cal.costs["mark_cycle_ns"]
+
+
+def _first_mark_cpu_cycles(mark_cycle_ns: float) -> int:
+    r = simulate(config_from_dict({
+        "run": {"seed": 5, "gomaxprocs": 1, "clock_hz": 3.0e9, "duration_s": 0.02},
+        "runtime": {"preempt_ns": 0},
+        "costs": {"mark_cycle_ns": mark_cycle_ns},
+        "workload": {"compute_ns_per_alloc": 50.0, "globals_bytes": 160_000,
+                     "sites": [{"name": "buf", "size": 512}]},
+    }))
+    assert len(r.cycles) > 0
+    c = r.cycles[0]
+    return int(c["assist_cycles"] + c["background_cycles"] + c["idle_cycles"])
+
+
+def test_an_empty_heaps_mark_costs_the_fixed_part_and_its_globals() -> None:
+    # Pointer-free garbage only: the first cycle marks nothing but the globals
+    # (20 000 words x 1.44 ns = 28.8 us = 86 400 cycles at 3 GHz) and pays
+    # the fixed part (90.26 us = 270 780 cycles) on top; the runs are identical
+    # up to that cycle.
+    words_cycles = 160_000 // 8 * COSTS["mark_root_word_ns"].default_ns * 3
+    none = _first_mark_cpu_cycles(0.0)
+    fixed = _first_mark_cpu_cycles(90_260.0)
+    assert none == pytest.approx(words_cycles, abs=2)
+    assert fixed - none == pytest.approx(270_780, abs=2)
 
 
 def test_pauses_at_one_p_are_the_fixed_parts() -> None:
