@@ -16,7 +16,8 @@ The phase structure is Go's (src/runtime/mgc.go, reference §2.2):
    stealing background credit first, parking when no work is left); every
    pointer store shades through the hybrid barrier.
 3. ``gc_mark_done`` at the first quantum boundary with no mark work left:
-   the cycle's fixed mark CPU on the P that finished the work, then
+   what the drains left of the cycle's fixed mark CPU, on the P that
+   finished the work, then
    ``gc_mark_termination`` (STW 2): ``endCycle`` (cons/mark from this
    cycle's assist share), ``resetLive`` (heapLive := bytes marked), marking off, sweepgen += 2 so
    every in-use span becomes unswept, mcaches flushed (their spans were
@@ -112,6 +113,7 @@ from gcsim.engine.state import (
     C_LIMITER_SNAP_STW,
     C_LIMITER_T,
     C_LIMITER_TICK,
+    C_MARK_FIXED_LEFT_CYCLES,
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
@@ -439,20 +441,26 @@ def gc_start(st, wl, rp, costs, forced):
 
 
 @kernel
+def _fixed_mark_left(c):
+    """Take what is left of the cycle's fixed mark CPU (mark.py), cycles."""
+    left = c[C_MARK_FIXED_LEFT_CYCLES]
+    c[C_MARK_FIXED_LEFT_CYCLES] = 0
+    return left
+
+
+@kernel
 def gc_mark_done(st, wl, rp, costs):
     """gcMarkDone, then mark termination, once a concurrent mark has no work left.
 
-    The worker or assist that finds the work done spends the cycle's fixed
-    mark CPU (``mark_cycle``, measured on an empty heap: root-job setup, the
-    workers' starts and parks, the flush of every P's buffers) on its own P
-    before it stops the world; it counts as background mark time. What that
-    P ran past the quantum boundary moves to after it, and the other Ps run
-    on meanwhile. Simplification: Go spreads this CPU over the mark, beside
-    the mutator, which allocates (black) meanwhile; here no goroutine runs on
-    that P during it, so at GOMAXPROCS=1 less is allocated during the mark.
+    The drains paid the cycle's fixed mark CPU (``mark_cycle``) with their
+    scan work; what the cycle's scan work fell short of the pacer's
+    expectation left unpaid, the worker or assist that found the work done
+    pays on its own P before it stops the world, as background mark time.
+    What that P ran past the quantum boundary moves to after it, and the
+    other Ps run on meanwhile.
     """
     c = st.counters
-    fixed = int(costs.mark_cycle + 0.5)
+    fixed = _fixed_mark_left(c)
     if fixed > 0:
         now = c[C_NOW_CYCLES]
         p = max(c[C_MARK_WORK_END_P] - 1, 0)
@@ -580,7 +588,7 @@ def run_gc_cycle_stw(st, wl, rp, costs, forced):
     gc_start(st, wl, rp, costs, forced)
     out_cost = np.zeros(1)
     drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
-    work = int(out_cost[0] + costs.mark_cycle + 0.5)
+    work = int(out_cost[0] + 0.5) + _fixed_mark_left(c)
     P = rp.gomaxprocs
     mark_wall = (work + P - 1) // P
     c[C_CYC_BG_CYCLES] = work
@@ -694,7 +702,7 @@ def _finish_mark_blocking(st, wl, rp, costs):
     P = rp.gomaxprocs
     out_cost = np.zeros(1)
     drain_mark_work(st.heap, st.gc, wl, c, costs, np.inf, np.iinfo(np.int64).max, out_cost)
-    work = int(out_cost[0] + costs.mark_cycle + 0.5)
+    work = int(out_cost[0] + 0.5) + _fixed_mark_left(c)
     mark_wall = (work + P - 1) // P
     background = min(work, int(0.25 * mark_wall * P))
     c[C_CYC_BG_CYCLES] += background

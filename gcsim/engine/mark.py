@@ -33,6 +33,14 @@ the globals the same way, one 256 KiB block per step of ``drain_mark_work``
 (each block charged ``mark_root_word`` per word), so a worker whose slice
 ends mid-roots leaves the remaining blocks to the next worker or assist.
 
+A cycle also costs ``mark_cycle`` with nothing to mark (the calibrated
+empty-heap mark: root-job setup, workers starting and parking, assists'
+bookkeeping, gcMarkDone's flush of each P's buffers). Go pays it beside the
+marking, so gcsim spreads it over the cycle's expected scan work (the pacer's
+S_h + S_s + S_g at mark start): each drain pays its share of it for the scan
+work it did, whoever drains; what is left when the work runs out is paid by
+the P that finishes the mark (gccycle.gc_mark_done).
+
 Hook for stack roots (goroutine stacks are another feature): a stack model
 queues one job per goroutine existing at mark start in ``mark_roots``, makes
 ``mark_work_left`` true while any is unscanned, scans them in
@@ -50,6 +58,10 @@ from gcsim.engine.state import (
     C_GLOBALS_WORK_LEFT,
     C_GRAY_LEN,
     C_HEAP_MARKED_BYTES,
+    C_LAST_HEAP_SCAN_BYTES,
+    C_LAST_STACK_SCAN_BYTES,
+    C_MARK_FIXED_EXPECT_WORK,
+    C_MARK_FIXED_LEFT_CYCLES,
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
@@ -142,7 +154,11 @@ def shade_slot(heap, gc, c, costs, slot, out_cost):
 @kernel
 def mark_roots(heap, gc, c, costs, globals_bytes, out_cost):
     """Queue the cycle's roots (gcPrepareMarkRoots): the globals become scan work
-    for the workers (``C_GLOBALS_WORK_LEFT``), every root table is shaded."""
+    for the workers (``C_GLOBALS_WORK_LEFT``), every root table is shaded, and
+    the fixed mark CPU is spread over the expected scan work."""
+    c[C_MARK_FIXED_LEFT_CYCLES] = int(costs.mark_cycle + 0.5)
+    c[C_MARK_FIXED_EXPECT_WORK] = max(
+        1, c[C_LAST_HEAP_SCAN_BYTES] + c[C_LAST_STACK_SCAN_BYTES] + globals_bytes)
     c[C_GLOBALS_WORK_LEFT] = globals_bytes
     c[C_GLOBALS_SCAN_DONE] = 0
     for k in range(gc.root_table_slot.shape[0]):
@@ -161,9 +177,23 @@ def mark_work_left(c):
     return c[C_GRAY_LEN] > 0 or c[C_GLOBALS_WORK_LEFT] > 0 or c[C_STACK_WORK_LEFT] > 0
 
 
+@hot_kernel
+def _charge_fixed_share(c, costs, work, out_cost):
+    """Charge ``work`` bytes of scan work's share of the cycle's fixed mark CPU."""
+    left = c[C_MARK_FIXED_LEFT_CYCLES]
+    if left <= 0 or work <= 0:
+        return
+    pay = min(left, int(costs.mark_cycle * work / c[C_MARK_FIXED_EXPECT_WORK] + 0.5))
+    out_cost[0] += pay
+    c[C_MARK_FIXED_LEFT_CYCLES] = left - pay
+
+
 @kernel
 def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost):
     """gcDrain: scan roots, then gray objects, until no work is left or a budget is spent.
+
+    Each root block and object also pays its share of the cycle's fixed mark
+    CPU, inside the budget.
 
     Parameters
     ----------
@@ -192,6 +222,7 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost
             return False
         chunk = min(c[C_GLOBALS_WORK_LEFT], ROOT_BLOCK_BYTES)
         out_cost[0] += (chunk // 8) * costs.mark_root_word
+        _charge_fixed_share(c, costs, chunk, out_cost)
         c[C_GLOBALS_WORK_LEFT] -= chunk
         c[C_GLOBALS_SCAN_DONE] += chunk
     # Stack roots (stacks.py queued their used bytes), in the same 256 KiB steps; the
@@ -203,6 +234,7 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost
         out_cost[0] += (chunk // 8) * costs.mark_root_word
         out_cost[0] += c[C_STACK_SHRINK_COPY_BYTES] * costs.stack_copy_per_byte
         c[C_STACK_SHRINK_COPY_BYTES] = 0
+        _charge_fixed_share(c, costs, chunk, out_cost)
         c[C_STACK_WORK_LEFT] -= chunk
         c[C_STACK_SCAN_DONE] += chunk
     while c[C_GRAY_LEN] > 0:
@@ -211,6 +243,8 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost
             return False
         c[C_GRAY_LEN] -= 1
         entry = gray[c[C_GRAY_LEN]]
+        w = c[C_MARK_SCAN_WORK]
         scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, gray, roots,
                     site_tab, c, costs, entry, out_cost)
+        _charge_fixed_share(c, costs, c[C_MARK_SCAN_WORK] - w, out_cost)
     return True

@@ -177,7 +177,9 @@ C_QUANTUM_PARKED = 89  # goroutines parked on the assist queue in the current qu
 C_SCAV_LIMIT_HEAP_BYTES = 90
 C_LIMITER_SNAP_SCAV = 91  # C_SCAV_ASSIST_CYCLES at the last limiter update
 C_MARK_WORK_END_P = 92  # 1 + the P whose slice or assist ended at C_MARK_WORK_END_CYCLES; 0 none
-N_COUNTERS = 93
+C_MARK_FIXED_LEFT_CYCLES = 93  # the cycle's fixed mark CPU (mark_cycle) not yet charged
+C_MARK_FIXED_EXPECT_WORK = 94  # scan work (bytes) it is spread over: S_h + S_s + S_g at mark start
+N_COUNTERS = 95
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -272,6 +274,8 @@ COUNTER_NAMES = (
     "C_SCAV_LIMIT_HEAP_BYTES",
     "C_LIMITER_SNAP_SCAV",
     "C_MARK_WORK_END_P",
+    "C_MARK_FIXED_LEFT_CYCLES",
+    "C_MARK_FIXED_EXPECT_WORK",
 )
 
 # float64 pacer state (index with F_*)

@@ -18,7 +18,6 @@ import pytest
 
 from gcsim.config import config_from_dict
 from gcsim.run import simulate
-from tests.scenarios.marking import scheduled_mark
 
 
 def steady(gomaxprocs: int, compute_ns: float, gogc: int = 100, duration_s: float = 0.25,
@@ -45,11 +44,9 @@ def after_warmup(cycles: np.ndarray, skip: int = 3) -> np.ndarray:
 
 
 def shares(cyc: np.ndarray, gomaxprocs: int) -> tuple[float, float]:
-    """Background and assist CPU as fractions of GOMAXPROCS x the mark phase (its
-    scheduled part: marking.py)."""
-    wall, background = scheduled_mark(cyc)
-    mark_wall = wall.sum() * gomaxprocs
-    return background.sum() / mark_wall, cyc["assist_cycles"].sum() / mark_wall
+    """Background and assist CPU as fractions of GOMAXPROCS x the mark phase."""
+    mark_wall = (cyc["mark_term_start_cycles"] - cyc["mark_start_cycles"]).sum() * gomaxprocs
+    return cyc["background_cycles"].sum() / mark_wall, cyc["assist_cycles"].sum() / mark_wall
 
 
 # P = 1, 2: a fractional worker, given every quantum (preempt_ns = 0); P = 4, 8:

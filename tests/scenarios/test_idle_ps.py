@@ -16,7 +16,6 @@ import pytest
 from gcsim.config import config_from_dict
 from gcsim.metrics.summary import gc_cpu_cycles, memstats, summary
 from gcsim.run import simulate
-from tests.scenarios.marking import scheduled_mark
 
 
 def workload(gomaxprocs: int, mutator_procs: int | str, duration_s: float = 0.15) -> dict:
@@ -52,14 +51,14 @@ def one_of_two():
 
 def test_idle_p_marks_at_idle_priority(one_of_two) -> None:
     cyc = steady_cycles(one_of_two)
-    wall, background = scheduled_mark(cyc)
+    wall = (cyc["mark_term_start_cycles"] - cyc["mark_start_cycles"]).astype(float)
     # P 1 has no goroutine: its fractional worker takes its 25 % share (startCycle's
     # per-P goal at GOMAXPROCS=2) whenever it looks for work, and an idle worker
     # the rest of the mark phase. P 0's goroutine gives its fractional worker a
     # turn only at a sysmon preemption (10 ms), so it adds almost nothing.
     assert np.all(cyc["idle_cycles"] > 0)
     p1_background = 0.25 * wall.sum()
-    assert background.sum() == pytest.approx(p1_background, rel=0.05)
+    assert cyc["background_cycles"].sum() == pytest.approx(p1_background, rel=0.05)
     assert cyc["idle_cycles"].sum() / wall.sum() == pytest.approx(0.75, abs=0.03)
 
 
