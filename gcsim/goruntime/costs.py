@@ -192,7 +192,7 @@ COSTS: dict[str, CostEntry] = {
         "what a mark costs beyond its roots and objects with nothing to mark: preparing and "
         "handing out the root jobs, starting and parking the mark workers, the assists' and "
         "workers' bookkeeping, gcMarkDone's flush of every P's work buffers (forEachP); "
-        "charged on the P that finishes the mark, before mark termination",
+        "spread over the cycle's expected scan work, paid by whoever marks (engine/mark.py)",
     ),
     # --- sweeping (src/runtime/mgcsweep.go) ---
     "sweep_span_ns": CostEntry(
