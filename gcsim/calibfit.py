@@ -422,10 +422,19 @@ def _fit_roots(f: _Fit, big: list[dict[str, Any]], plain: list[dict[str, Any]]) 
     f.set("mark_root_word_ns", (_med(big_e) - _med(plain_e)) / words, raw)
 
 
+def _trace_lines(traces: dict[tuple[int, str], list[str]], key: tuple[int, str],
+                 forced: bool) -> list[Any]:
+    """The gctrace lines of every run under ``key``, forced or not, each run's first
+    two cycles left out (start-up)."""
+    from gcsim.metrics.gctrace import parse_gctrace
+
+    return [ln for text in traces.get(key, [])
+            for ln in [ln for ln in parse_gctrace(text) if ln.forced == forced][2:]]
+
+
 def _fit_mark_cycle(f: _Fit, traces: dict[tuple[int, str], list[str]],
                     plain: list[dict[str, Any]]) -> None:
     from gcsim.goruntime.costs import COSTS
-    from gcsim.metrics.gctrace import parse_gctrace
 
     globals_bytes = [r["globals_bytes"] for r in plain if r["kind"] == "empty"]
     if not globals_bytes:
@@ -435,8 +444,7 @@ def _fit_mark_cycle(f: _Fit, traces: dict[tuple[int, str], list[str]],
     per_cycle: dict[int, float] = {}
     raw: dict[str, Any] = {"globals_bytes": globals_bytes[0], "globals_ns": _r(globals_ns)}
     for P in (1, 2):
-        cpu = [ln.mark_cpu_ms * 1e6 for text in traces.get((P, "churn"), [])
-               for ln in [ln for ln in parse_gctrace(text) if not ln.forced][2:]]
+        cpu = [ln.mark_cpu_ms * 1e6 for ln in _trace_lines(traces, (P, "churn"), forced=False)]
         if cpu:
             per_cycle[P] = _med(cpu) - globals_ns
             raw[f"p{P}"] = {"mark_cpu_median_ns": _r(_med(cpu)), "cycles": len(cpu),
@@ -490,17 +498,14 @@ def _fit_stack(f: _Fit, recs: list[dict[str, Any]]) -> None:
 
 
 def _fit_stw(f: _Fit, traces: dict[tuple[int, str], list[str]]) -> None:
-    from gcsim.metrics.gctrace import parse_gctrace
 
     def pauses(key: tuple[int, str]) -> tuple[float, float, int]:
         """Median sweep- and mark-termination pauses, ns. gctrace truncates to whole
         microseconds here, so half a microsecond is added back."""
-        a, c = [], []
-        for text in traces.get(key, []):
-            # runtime.GC() cycles ("forced") or, for "live", allocation-triggered ones
-            lines = [ln for ln in parse_gctrace(text) if ln.forced != (key[1] == "live")][2:]
-            a += [ln.sweep_term_ms * 1e6 + 500 for ln in lines]
-            c += [ln.mark_term_ms * 1e6 + 500 for ln in lines]
+        # runtime.GC() cycles ("forced") or, for "live", allocation-triggered ones
+        lines = _trace_lines(traces, key, forced=key[1] != "live")
+        a = [ln.sweep_term_ms * 1e6 + 500 for ln in lines]
+        c = [ln.mark_term_ms * 1e6 + 500 for ln in lines]
         return _med(a), _med(c), len(a)
 
     idle = {P: pauses((P, "0")) for P, k in sorted(traces) if k == "0"}
