@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from gcsim.calibrate import CalibrationError
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.goruntime.costs import SIZE_SPECIALISED_MAX_BYTES
 
@@ -349,6 +350,37 @@ def _fit_sweep(f: _Fit, recs: list[dict[str, Any]], sched: float, mark_ref: floa
 def _mark_row(kind: str, k: int) -> list[float]:
     return {"nil": [1, 0, 0, 0], "noscan": [1, 1, 0, 1], "noscan2": [2, 2, 0, 1],
             "scan8": [9, k + 1, 1, 0], "scan2": [3, k + 1, 1, 0]}[kind]
+
+
+def mark_graph_ns(recs: list[dict[str, Any]], kind: str, order: str, k: int) -> float:
+    """A ``mark`` run's cost of one graph: median GC process CPU less the empty GC's,
+    ns per object (both graphs must be in ``recs``).
+
+    Raises
+    ------
+    CalibrationError
+        ``recs`` lacks the graph or the empty one.
+    """
+    t = _mark_table(recs)
+    key = (kind, order, k)
+    if key not in t or ("empty", "seq", 0) not in t or not t[key]["n"]:
+        raise CalibrationError(f"mark records lack the {kind}:{order}:k{k} graph or the empty one")
+    return t[key]["net"] / t[key]["n"]
+
+
+def mark_graph_model_ns(kind: str, k: int, ns: Callable[[str], float], *, classic: bool,
+                        spans_per_object: float) -> float:
+    """The cost table's price of marking one object of a calibration graph and its
+    share of the live spans' sweep, ns: what ``mark_graph_ns`` measures.
+
+    ``ns`` maps a cost entry's name to its value (``CostsConfig.ns``); Green Tea
+    and classic share the word and noscan entries (``_fit_mark``).
+    """
+    sfx = "_classic_ns" if classic else "_ns"
+    w, p, o, nso = _mark_row(kind, k)
+    return (w * ns("mark_scan_word_ns") + p * ns("mark_pointer" + sfx)
+            + o * ns("mark_object" + sfx) + nso * ns("mark_noscan_object_ns")
+            + spans_per_object * ns("sweep_span_ns"))
 
 
 def _fit_mark(f: _Fit, t: dict[Any, dict[str, float]], live_span: float, classic: bool,

@@ -25,6 +25,10 @@ pool_hit_rate     %      sync.Pool Gets served without New, when gcsim models
 run_time          s      the workload's wall time, the inverse of its
                          throughput: summary ``duration_s`` / the program's
                          ``elapsed_ns`` (its loop, setup excluded)
+ref_mark          ns     not the twin: the calibration's reference graph
+                         marked by Go around the twin's runs
+                         (``speedprobe.py``) / the cost table's price of it,
+                         per object; the machine's marking speed now
 ================  =====  ===================================================
 
 The measurement of a figure is the median over repeats, with its min..max.
@@ -52,6 +56,7 @@ __all__ = [
     "SideFigures",
     "compare",
     "check_thresholds",
+    "probe_row",
     "go_side",
     "load_thresholds",
     "sim_side",
@@ -70,7 +75,10 @@ FIGURES: dict[str, tuple[str, str]] = {
     "stack_inuse": ("StackInuse", "KiB"),
     "pool_hit_rate": ("sync.Pool hit rate", "%"),
     "run_time": ("run time (wall)", "s"),
+    "ref_mark": ("reference graph mark, per object", "ns"),
 }
+#: Figures that are not a run's: ``compare`` leaves them to their own row makers.
+PROBE_FIGURES = ("ref_mark",)
 
 
 @dataclass
@@ -212,6 +220,8 @@ def compare(sim: SideFigures, go_runs: Sequence[SideFigures]) -> list[FigureRow]
     """
     rows: list[FigureRow] = []
     for name in FIGURES:
+        if name in PROBE_FIGURES:
+            continue
         if name == "heap_goal":
             errs, goals, n_pairs = [], [], []
             pred_goal: float | None = None
@@ -234,6 +244,14 @@ def compare(sim: SideFigures, go_runs: Sequence[SideFigures]) -> list[FigureRow]
         med = float(np.median(meas)) if meas else None
         rows.append(FigureRow(name, pred, meas, _rel(pred, med)))
     return rows
+
+
+def probe_row(model_ns: float, probes_ns: Sequence[float]) -> FigureRow:
+    """The ``ref_mark`` row: the cost table's price of the reference graph against the
+    speed probes' measurements (``speedprobe.py``), ns per object."""
+    med = float(np.median(probes_ns)) if probes_ns else None
+    return FigureRow("ref_mark", model_ns, list(probes_ns), _rel(model_ns, med),
+                     f"{len(probes_ns)} probes around the Go runs")
 
 
 def load_thresholds(path: Path) -> dict[str, dict[str, float]]:

@@ -143,6 +143,12 @@ def add_validate_parser(sub: Any) -> argparse.ArgumentParser:
     v.add_argument("--twins", help="folder of twins (default: validation/ of this checkout)")
     v.add_argument("--thresholds", help="thresholds file (default: <twins>/thresholds.toml)")
     v.add_argument("--no-plots", action="store_true", help="skip the figures")
+    v.add_argument("--costs", metavar="FILE",
+                   help="cost table for gcsim's side (a TOML file with a [costs] table, as "
+                        "`gcsim calibrate` writes); default: the shipped table")
+    v.add_argument("--no-speed-probe", action="store_true",
+                   help="skip the reference-graph mark probe around the Go runs "
+                        "(the ref_mark row: the machine's marking speed vs the cost table)")
     v.add_argument("--readme", metavar="FILE",
                    help="also write the error table into FILE (e.g. README.md) between "
                         f"'{README_START}' and '{README_END}'")
@@ -157,7 +163,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         args.names, gogcs=args.gogc, procs=args.gomaxprocs, repeat=args.repeat,
         out_dir=Path(args.out), twins_root=Path(args.twins) if args.twins else None,
         thresholds_path=Path(args.thresholds) if args.thresholds else None,
-        plots=not args.no_plots, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        plots=not args.no_plots, costs_path=Path(args.costs) if args.costs else None,
+        speed_probe=not args.no_speed_probe,
+        log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(f"results: {outcome.out_dir}")
     print(format_table(outcome, markdown=False))
     if args.readme:
@@ -186,9 +194,16 @@ def validate(
     twins_root: Path | None = None,
     thresholds_path: Path | None = None,
     plots: bool = True,
+    costs_path: Path | None = None,
+    speed_probe: bool = False,
     log: Callable[[str], None] = lambda msg: None,
 ) -> Outcome:
     """Run the twins and write the report; see the module docstring.
+
+    ``costs_path`` gives gcsim's side a cost table file (``costs.from_file``;
+    a twin config's own ``[costs]`` entries still win). ``speed_probe`` marks
+    the reference graph before each Go run and after the last
+    (``speedprobe.py``) and adds the ``ref_mark`` row.
 
     Raises
     ------
@@ -213,14 +228,21 @@ def validate(
         raise ValidationError(f"unknown twin(s) {', '.join(unknown) or '(none found)'}; "
                               f"twins in {root}: {', '.join(available) or 'none'}")
     limits = C.load_thresholds(thresholds_path or root / "thresholds.toml")
+    extra = []
+    if costs_path is not None:
+        if not costs_path.is_file():
+            raise ValidationError(f"--costs {costs_path}: no such file")
+        extra = [f"costs.from_file={costs_path.resolve()}"]
     out_dir.mkdir(parents=True, exist_ok=True)
 
     results: list[SettingResult] = []
     commit = None
     for name in chosen:
         twin = available[name]
-        base = load_config(twin.config_path)
+        base = load_config(twin.config_path, extra)
         T.twin_params(base, name)  # refuse an unsupported config before building
+        probe = _speed_probe(go, go_version, base.runtime.greentea, log) if speed_probe \
+            else None
         t0 = time.perf_counter()
         exe, built = T.build_twin(twin, go, go_version)
         log(f"{name}: {'built' if built else 'cached build'} {exe} "
@@ -228,18 +250,34 @@ def validate(
         for gogc in (gogcs if gogcs is not None else [base.runtime.gogc]):
             for P in (procs if procs is not None else [base.run.gomaxprocs]):
                 res, commit = _run_setting(twin, exe, gogc, P, repeat, out_dir,
-                                           limits.get(name, {}), plots, log)
+                                           limits.get(name, {}), plots, log, extra, probe)
                 results.append(res)
-    header = _header(go, go_version, commit, repeat)
+    header = _header(go, go_version, commit, repeat, costs_path)
     outcome = Outcome(results, out_dir, header)
     _write_text_atomic(out_dir / "validation.csv", format_csv(outcome))
     _write_text_atomic(out_dir / "validation.md", format_markdown(outcome))
     return outcome
 
 
+def _speed_probe(go: Path, go_version: str, greentea: bool,
+                 log: Callable[[str], None]) -> Any:
+    """The built speed probe (``speedprobe.SpeedProbe``), or None when this checkout has
+    no calibration program (an installed package), which the log says."""
+    from gcsim import calibrate
+    from gcsim.validate.speedprobe import SpeedProbe
+
+    if not (calibrate.calibration_root() / "main.go").is_file():
+        log(f"speed probe skipped: no calibration program in {calibrate.calibration_root()}")
+        return None
+    try:
+        return SpeedProbe.build(go, go_version, greentea)
+    except calibrate.CalibrationError as e:
+        raise ValidationError(f"speed probe: {e} (--no-speed-probe skips it)") from None
+
+
 def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, out_dir: Path,
-                 limits: dict[str, float], plots: bool,
-                 log: Callable[[str], None]) -> tuple[SettingResult, str | None]:
+                 limits: dict[str, float], plots: bool, log: Callable[[str], None],
+                 extra: Sequence[str] = (), probe: Any = None) -> tuple[SettingResult, str | None]:
     from gcsim.config import load_config
     from gcsim.results import write_run
     from gcsim.run import simulate
@@ -249,7 +287,8 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     tag = f"{twin.name}-gogc{'off' if gogc is None else gogc}-p{P}"
     run_dir = out_dir / "runs" / tag
     run_dir.mkdir(parents=True, exist_ok=True)
-    overrides = [f"runtime.gogc={'off' if gogc is None else gogc}", f"run.gomaxprocs={P}"]
+    overrides = [f"runtime.gogc={'off' if gogc is None else gogc}", f"run.gomaxprocs={P}",
+                 *extra]
     cfg = load_config(twin.config_path, overrides)
     params = T.twin_params(cfg, twin.name)
     params_path = run_dir / "params.json"
@@ -257,12 +296,19 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
 
     env = T.run_env(cfg.runtime.gogc, P, cfg.runtime.gomemlimit)
     go_runs = []
+    probes: list[float] = []
     for r in range(repeat):
+        if probe is not None:
+            probes.append(_probe_once(probe))
         run = T.run_twin(exe, params_path, env)
         _write_text_atomic(run_dir / f"go-{r + 1}.stderr.txt", run.stderr)
         _write_text_atomic(run_dir / f"go-{r + 1}.json", json.dumps(run.report, indent=2) + "\n")
         log(f"{tag}: Go run {r + 1}/{repeat}: {len(run.lines)} GC cycles, {run.wall_s:.1f} s")
         go_runs.append(run)
+    if probe is not None:
+        probes.append(_probe_once(probe))
+        log(f"{tag}: reference graph marked at {', '.join(f'{x:.1f}' for x in probes)} ns "
+            f"per object (cost table: {probe.model_ns(cfg.costs):.1f})")
 
     result = simulate(cfg)
     folder = write_run(result, run_dir / "gcsim", plots=False,
@@ -273,6 +319,8 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     sim = C.sim_side(result)
     gos = [C.go_side(run.lines, run.report) for run in go_runs]
     rows = C.compare(sim, gos)
+    if probes:
+        rows.append(C.probe_row(probe.model_ns(cfg.costs), probes))
     res = SettingResult(twin.name, cfg.runtime.gogc, P, rows, C.check_thresholds(rows, limits),
                         [run.wall_s for run in go_runs], result.wall_s, limits=dict(limits))
     res.notes += _run_notes(cfg, go_runs)
@@ -284,6 +332,15 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
 
         res.figure = setting_figure(sim, gos, out_dir / "figures" / tag, res.label)
     return res, commit
+
+
+def _probe_once(probe: Any) -> float:
+    from gcsim import calibrate
+
+    try:
+        return float(probe.measure_ns())
+    except calibrate.CalibrationError as e:
+        raise ValidationError(f"speed probe: {e} (--no-speed-probe skips it)") from None
 
 
 # How far the Go twin's measured loop may exceed compute_ns_per_alloc before
@@ -380,10 +437,12 @@ def _load() -> str:
     return f"{one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
 
 
-def _header(go: Path, go_version: str, commit: str | None, repeat: int) -> dict[str, str]:
+def _header(go: Path, go_version: str, commit: str | None, repeat: int,
+            costs_path: Path | None = None) -> dict[str, str]:
     import gcsim
 
     return {
+        "costs": str(costs_path) if costs_path else "the shipped table (goruntime/costs.py)",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "go": f"{go_version} ({go})",
         "machine": _machine(),
@@ -486,7 +545,7 @@ def format_markdown(outcome: Outcome) -> str:
         f"- Go: {h['go']}",
         f"- machine: {h['machine']}",
         f"- load average when the run ended: {h['load']}",
-        f"- gcsim: {h['gcsim']}",
+        f"- gcsim: {h['gcsim']}; cost table: {h['costs']}",
         f"- Go runs per setting: {h['repeats']}; error = (gcsim - Go median) / Go median "
         "(heap goal: median of per-cycle errors over cycles matched by number)",
         "",

@@ -345,6 +345,7 @@ def test_harness_end_to_end_on_a_fake_go(fake_go: Path, tmp_path: Path,
     (fake_go / "thresholds.toml").write_text("[fake]\nheap_goal = 10.0\n")
     out = tmp_path / "out"
     code = main(["validate", "fake", "--twins", str(fake_go), "--out", str(out),
+                 "--no-speed-probe",
                  "--repeat", "2", "--gogc", "100,200"])
     printed = capsys.readouterr()
     assert code == 0, printed.err
@@ -379,11 +380,64 @@ def test_a_figure_over_threshold_exits_1_and_names_it(fake_go: Path, tmp_path: P
     # exactly, where a cycle count can (gcsim runs 5 cycles on this config too).
     (fake_go / "thresholds.toml").write_text("[fake]\ngc_cpu = 0.0\n")
     code = main(["validate", "--twins", str(fake_go), "--out", str(tmp_path / "o"),
+                 "--no-speed-probe",
                  "--repeat", "1", "--no-plots"])
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL fake GOGC=100 GOMAXPROCS=1: GC CPU fraction: error" in out
     assert "| FAIL |" in (tmp_path / "o" / "validation.md").read_text()
+
+
+class _FakeProbe:
+    """Stands in for speedprobe.SpeedProbe: measurements from a list, a fixed model."""
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = list(values)
+        self.costs_seen: list[float] = []
+
+    def measure_ns(self) -> float:
+        return self.values.pop(0)
+
+    def model_ns(self, costs: object) -> float:
+        self.costs_seen.append(costs.ns("mark_object_ns"))  # type: ignore[attr-defined]
+        return 30.0
+
+
+def test_speed_probe_row_and_cost_file(fake_go: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str],
+                                       warm_engine: None) -> None:
+    # Two Go runs: a probe before each and one after the last, in that order.
+    probe = _FakeProbe([40.0, 45.0, 60.0])
+    from gcsim.validate import harness as H
+
+    monkeypatch.setattr(H, "_speed_probe", lambda go, version, greentea, log: probe)
+    costs = tmp_path / "cal.toml"
+    costs.write_text("[costs]\nmark_object_ns = 9.5\n")
+    out = tmp_path / "o"
+    code = main(["validate", "fake", "--twins", str(fake_go), "--out", str(out), "--repeat",
+                 "2", "--no-plots", "--costs", str(costs)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert probe.values == [] and set(probe.costs_seen) == {9.5}  # the file's table
+    with open(out / "validation.csv", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["figure"] == "ref_mark")
+    assert (row["predicted"], row["measured_median"], row["repeats"]) == ("30.0", "45.0", "3")
+    assert float(row["rel_error"]) == pytest.approx(30 / 45 - 1)
+    assert row["threshold"] == "" and row["note"] == "3 probes around the Go runs"
+    md = (out / "validation.md").read_text()
+    assert f"cost table: {costs}" in md
+    assert "reference graph mark, per object | 30.00 ns | 45.00 [40.00..60.00] ns" in md
+    # gcsim's run used the file's entry (its dumped config carries the numbers).
+    dumped = (out / "runs" / "fake-gogc100-p1" / "gcsim" / "config.toml").read_text()
+    assert "mark_object_ns = 9.5" in dumped
+
+
+def test_a_missing_cost_file_is_refused(fake_go: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "fake", "--twins", str(fake_go), "--no-speed-probe",
+                 "--costs", str(tmp_path / "nope.toml")]) == 2
+    assert f"--costs {tmp_path / 'nope.toml'}: no such file" in capsys.readouterr().err
 
 
 def test_missing_go_exits_2_with_the_install_hint(monkeypatch: pytest.MonkeyPatch,
