@@ -642,21 +642,24 @@ def gc_assist(heap, gc, wl, rp, c, costs, fstate, p_assist_bytes, p, out_cost):
         # The revise Go ran when heapLive last moved (gcController.update), applied
         # now, when its result is first read.
         revise_assist_ratio(c, fstate, rp)
-    debt = -p_assist_bytes[p]
+    debt_bytes = -p_assist_bytes[p]
     wpb = fstate[F_ASSIST_WORK_PER_BYTE]
     bpw = fstate[F_ASSIST_BYTES_PER_WORK]
-    work = int(wpb * debt)
+    work = int(wpb * debt_bytes)
     if work < GC_OVER_ASSIST_WORK:
         work = GC_OVER_ASSIST_WORK
-    # 1. Steal background credit.
+        debt_bytes = int(bpw * work)
+    # 1. Steal background credit: all the work if there is enough (the debt is then
+    # paid exactly), else all there is (1 + its bytes, as Go rounds), then drain.
     credit = c[C_BG_SCAN_CREDIT]
     if credit > 0:
-        steal = min(credit, work)
-        c[C_BG_SCAN_CREDIT] -= steal
-        p_assist_bytes[p] += int(bpw * steal)
-        work -= steal
-        if p_assist_bytes[p] >= 0:
+        if credit >= work:
+            c[C_BG_SCAN_CREDIT] -= work
+            p_assist_bytes[p] += debt_bytes
             return False
+        c[C_BG_SCAN_CREDIT] = 0
+        p_assist_bytes[p] += 1 + int(bpw * credit)
+        work -= credit
     # 2. Do the rest of the work ourselves (gcDrainN).
     before = out_cost[0]
     w0 = scan_work_done(c)
