@@ -212,6 +212,24 @@ def test_alloc_model_follows_gos_measured_cost_per_size() -> None:
         assert abs(errors[key]) < 0.16, (key, errors[key])
 
 
+TABLES = sorted(SHIPPED.parent.glob("amd-epyc-*.toml"))
+
+
+@pytest.mark.parametrize("table", TABLES, ids=[t.stem for t in TABLES])
+def test_every_calibration_table_is_the_fit_of_its_records(table: Path) -> None:
+    """``--refit`` of each table in calibration/ gives its numbers back, so every table
+    there can be traced to the Go runs beside it; the first is costs.py's defaults."""
+    import json
+
+    from gcsim.calibrate import refit
+
+    records = table.with_name(table.stem + ".records.json")
+    cal = refit(json.loads(records.read_text()), {})
+    assert cal.costs == read_calibration(table).costs
+    if table == SHIPPED:
+        assert all(COSTS[n].default_ns == v for n, v in cal.costs.items())
+
+
 def test_fit_without_records_sets_nothing() -> None:
     costs, entries = fit_costs({}, {})
     assert costs == {} and entries == {}
