@@ -6,9 +6,12 @@ For each twin (``validation/<name>/``, see ``twins.py``) and each setting
 1. build the Go program once (cached by source hash);
 2. write the parameters derived from the config to ``params.json`` and run
    the program ``--repeat`` times with GOGC, GOMAXPROCS and
-   ``GODEBUG=gctrace=1`` set, keeping stderr and the JSON report;
+   ``GODEBUG=gctrace=1`` set, keeping stderr and the JSON report; with the
+   speed probe (the CLI's default), mark the calibration's reference graph
+   before each run and after the last (``speedprobe.py``, row ``ref_mark``);
 3. run gcsim on the same config with the same overrides (one run: gcsim is
-   deterministic) into a results folder;
+   deterministic; ``--costs FILE`` gives it another cost table) into a
+   results folder;
 4. compare the figures (``compare.py``), check them against
    ``validation/thresholds.toml`` and draw heap, goal and pause figures.
 
