@@ -193,7 +193,7 @@ func main() {
 	runs := map[string]func(options, map[string]any){
 		"alloc": runAlloc, "refill": runRefill, "large": runLarge,
 		"mark": runMark, "sweep": runSweep, "sched": runSched,
-		"wb": runWB, "stack": runStack, "stw": runSTW,
+		"wb": runWB, "stack": runStack, "stw": runSTW, "allocmark": runAllocMark,
 	}
 	run, ok := runs[exp]
 	if !ok {

@@ -302,3 +302,22 @@ def test_calibrate_quick_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtur
                         '[[workload.sites]]\nname = "a"\nsize = 64\n')
     cfg = load_config(cfg_path)
     assert cfg.costs.as_dict() == {**{n: e.default_ns for n, e in COSTS.items()}, **cal.costs}
+
+
+@pytest.mark.validate
+def test_allocmark_by_hand_experiment_runs_clean() -> None:
+    """The by-hand ``allocmark`` check (calibration/README.md): its marking chunks are
+    real ones (no assists to speak of), and allocating black costs tens of ns at most."""
+    from gcsim.calibrate import build, calibration_root, run_experiment
+
+    go, version = gotool.find_go(), gotool.go_version()
+    if go is None or version is None:
+        pytest.skip("no Go toolchain (pip install 'gcsim[validate]')")
+    exe = build(calibration_root(), go, version, "greentea")
+    recs, _ = run_experiment(exe, "allocmark", ("-kind", "noscan", "-sizes", "128", "-reps", "1",
+                                                "-budget", str(32 << 20)))
+    (r,) = recs
+    assert r["off_n"] == 50 and 10 <= r["on_n"] <= 50
+    assert r["assist_ns"] / r["on_allocs"] < 1.0
+    # 2026-11-27: 9.7 and 17.6 ns an allocation; a store's write barrier would add 25-45.
+    assert -10 < (r["on_median_ns"] - r["off_median_ns"]) / r["chunk"] < 40
