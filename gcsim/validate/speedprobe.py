@@ -22,6 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gcsim.errors import ValidationError
+
 __all__ = ["REFERENCE_GRAPH", "SpeedProbe", "objects_per_span"]
 
 #: (kind, order, objects, non-nil pointer words): the calibration graph the probe marks.
@@ -37,7 +39,7 @@ def objects_per_span(greentea: bool) -> int:
     mark bits, classic's heap bits)."""
     from gcsim.goruntime import sizeclasses as scl
 
-    cls = int(list(scl.CLASS_TO_SIZE_BYTES).index(OBJECT_BYTES))
+    cls = int(scl.SIZE_TO_CLASS8[OBJECT_BYTES // 8])
     table = scl.NELEMS_SCAN_GREENTEA if greentea else scl.NELEMS_SCAN_CLASSIC
     return int(table[cls])
 
@@ -65,24 +67,36 @@ class SpeedProbe:
 
         Raises
         ------
-        CalibrationError
-            No ``calibration/`` folder or the build failed.
+        ValidationError
+            The build failed (the message says ``--no-speed-probe`` skips it).
         """
         from gcsim import calibrate
 
         variant = "greentea" if greentea else "classic"
-        return cls(calibrate.build(calibrate.calibration_root(), go, go_version, variant),
-                   classic=not greentea)
+        try:
+            exe = calibrate.build(calibrate.calibration_root(), go, go_version, variant)
+        except calibrate.CalibrationError as e:
+            raise ValidationError(f"speed probe: {e} (--no-speed-probe skips it)") from None
+        return cls(exe, classic=not greentea)
 
     def measure_ns(self) -> float:
-        """One probe: Go's mark cost of the reference graph now, ns per object."""
+        """One probe: Go's mark cost of the reference graph now, ns per object.
+
+        Raises
+        ------
+        ValidationError
+            The run failed or printed no usable records.
+        """
         from gcsim import calibfit, calibrate
 
         kind, order, n, k = REFERENCE_GRAPH
         spec = f"empty:seq:0:0,{kind}:{order}:{n}:{k}"
-        recs, _ = calibrate.run_experiment(self.exe, "mark",
-                                           ("-graphs", spec, "-reps", str(PROBE_REPS)))
-        return calibfit.mark_graph_ns(recs, kind, order, k)
+        try:
+            recs, _ = calibrate.run_experiment(self.exe, "mark",
+                                               ("-graphs", spec, "-reps", str(PROBE_REPS)))
+            return calibfit.mark_graph_ns(recs, kind, order, k)
+        except calibrate.CalibrationError as e:
+            raise ValidationError(f"speed probe: {e} (--no-speed-probe skips it)") from None
 
     def model_ns(self, costs: Any) -> float:
         """gcsim's cost of the reference graph under ``costs`` (a ``CostsConfig``),

@@ -83,3 +83,14 @@ def test_probe_on_real_go() -> None:
     # 28-51 ns an object on the 2-CPU EPYC VM (2026-11-27); anything in 10..300 is a
     # machine marking the graph, not a broken measurement.
     assert 10 < ns < 300
+
+
+def test_a_failing_probe_says_how_to_skip_it(tmp_path: Path) -> None:
+    from gcsim.errors import ValidationError
+
+    exe = tmp_path / "calibrate"
+    exe.write_text("#!/bin/sh\necho 'mark: out of memory' >&2\nexit 3\n")
+    exe.chmod(0o755)
+    expected = r"(?s)speed probe: .*out of memory.*--no-speed-probe"
+    with pytest.raises(ValidationError, match=expected):
+        SpeedProbe(exe, classic=False).measure_ns()
