@@ -8,22 +8,29 @@ import (
 	"time"
 )
 
-// runAllocMark: the extra cost of an allocation while the GC marks.
+// runAllocMark: the extra cost of an allocation while the GC marks
+// (gcmarknewobject, the cost table's alloc_black_ns).
 //
 // GOMAXPROCS=1, GC off. A live graph (1 Mi scan2 objects, 64 MiB) makes each
 // mark long; prewarm (after the graph) faults in and frees more heap than the
 // experiment uses, and its ballast keeps the scavenger away, so no timed
 // allocation takes a page fault (chunks that do are dropped anyway).
-// Chunks of allocations are timed by thread CPU: first with the collector
-// off (runtime.GC() between every 100, untimed, frees them), then while a
-// helper goroutine runs runtime.GC() back to back; a chunk counts as marking
-// when the write barrier was on before and after it. The mark workers and
-// the helper run on the one P only while this goroutine is descheduled, so
-// they take none of its thread's CPU time. With GOGC off the heap goal is
-// unbounded and assists do next to nothing (assist_ns, the process's assist
-// CPU over the marking phase, says how little); the over-assist each
-// goroutine owes at a cycle's first allocation lands in a few chunks, which
-// the median leaves out.
+//
+// Chunks of allocations are timed by thread CPU in windows that alternate:
+// an off window times `window` chunks with the collector idle, then frees
+// them with an untimed runtime.GC() (which marks the same graph, so both
+// kinds of window allocate into memory the marker has just swept through);
+// an on window wakes a helper goroutine that runs runtime.GC() back to back
+// and times chunks until `window` of them began and ended with the write
+// barrier on. The mark workers and the helper run on the one P only while
+// this goroutine is descheduled, so they take none of its thread's CPU time.
+// The machine's speed drifts by tens of percent within minutes on a shared
+// VM; alternating windows a few milliseconds long puts both kinds in the same
+// moment, and extra_ns is the median over window pairs of the difference of
+// their medians. With GOGC off the heap goal is unbounded and assists do next
+// to nothing (assist_ns, the process's assist CPU over the on windows, says
+// how little); the over-assist each goroutine owes at a cycle's first
+// allocation lands in a few chunks, which the medians leave out.
 func runAllocMark(o options, common map[string]any) {
 	debug.SetGCPercent(-1)
 	buildGraph("scan2", "seq", 1<<20, 0)
@@ -31,7 +38,8 @@ func runAllocMark(o options, common map[string]any) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	const chunk = 1000
-	want := 50 * o.reps
+	const window = 5 // chunks per window
+	pairs := 10 * o.reps
 	assist := []metrics.Sample{{Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}}
 	for _, size := range intList(o.sizes) {
 		c := lookupCase(o.kind, size)
@@ -47,51 +55,67 @@ func runAllocMark(o options, common map[string]any) {
 			t := threadCPU() - t0
 			return t, minorFaults() == f0
 		}
-		var off, on []int64
-		for i := 1; len(off) < want; i++ {
-			if t, ok := timeChunk(); ok {
-				off = append(off, t)
-			}
-			if i%100 == 0 {
-				sink = nil
-				runtime.GC()
-			}
-			if i > 100*want {
-				fail("allocmark: %d of %d chunks of %s/%d without a page fault", len(off), i,
-					o.kind, size)
-			}
-		}
-		metrics.Read(assist)
-		a0 := assist[0].Value.Float64()
-		var stop atomic.Bool
-		done := make(chan struct{})
+		start := make(chan struct{})
+		stopped := make(chan struct{})
+		var marking atomic.Bool
 		go func() {
-			for !stop.Load() {
-				runtime.GC()
+			for range start {
+				for marking.Load() {
+					runtime.GC()
+				}
+				stopped <- struct{}{}
 			}
-			close(done)
 		}()
-		chunks := 0
-		deadline := time.Now().Add(30 * time.Second)
-		for len(on) < want && time.Now().Before(deadline) {
-			e0 := writeBarrier.enabled
-			t, ok := timeChunk()
-			chunks++
-			if ok && e0 && writeBarrier.enabled {
-				on = append(on, t)
+		var off, on, extra []int64
+		var assistNs float64
+		onChunks := 0
+		deadline := time.Now().Add(60 * time.Second)
+		for p := 0; p < pairs; p++ {
+			var w []int64
+			for tries := 0; len(w) < window; tries++ {
+				if tries > 100*window {
+					fail("allocmark: no off-chunk of %s/%d without a page fault", o.kind, size)
+				}
+				if t, ok := timeChunk(); ok {
+					w = append(w, t)
+				}
 			}
+			sink = nil
+			runtime.GC()
+			offMed := median(w)
+			off = append(off, w...)
+
+			metrics.Read(assist)
+			a0 := assist[0].Value.Float64()
+			marking.Store(true)
+			start <- struct{}{}
+			w = w[:0]
+			for len(w) < window && time.Now().Before(deadline) {
+				e0 := writeBarrier.enabled
+				t, ok := timeChunk()
+				onChunks++
+				if ok && e0 && writeBarrier.enabled {
+					w = append(w, t)
+				}
+			}
+			marking.Store(false)
+			<-stopped
+			metrics.Read(assist)
+			assistNs += (assist[0].Value.Float64() - a0) * 1e9
+			sink = nil
+			runtime.GC()
+			if len(w) < window {
+				fail("allocmark: only %d marking chunks of %s/%d in a window", len(w), o.kind, size)
+			}
+			on = append(on, w...)
+			extra = append(extra, int64(median(w)-offMed))
 		}
-		stop.Store(true)
-		<-done
-		metrics.Read(assist)
-		if len(on) < 10 {
-			fail("allocmark: only %d marking chunks of %s/%d", len(on), o.kind, size)
-		}
-		emit(record(common, "kind", o.kind, "size", size, "chunk", chunk,
+		close(start)
+		emit(record(common, "kind", o.kind, "size", size, "chunk", chunk, "window", window,
 			"off_median_ns", median(off), "on_median_ns", median(on),
+			"extra_ns", median(extra)/chunk, "extra_windows_ns", extra,
 			"off_n", len(off), "on_n", len(on),
-			"assist_ns", (assist[0].Value.Float64()-a0)*1e9, "on_allocs", chunks*chunk))
-		sink = nil
+			"assist_ns", assistNs, "on_allocs", onChunks*chunk))
 		allocMarkSink = addrs
 	}
 	runtime.KeepAlive(root)

@@ -306,10 +306,11 @@ def test_calibrate_quick_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.validate
 def test_allocmark_by_hand_experiment_runs_clean() -> None:
-    """The by-hand ``allocmark`` check (calibration/README.md) runs and its marking chunks
-    are what it says: no assists to speak of. Its result, a CPU-time difference of a few
-    ns, is for reading by hand: in one CI run the 50 off-chunks' median came out 15 ns
-    above the marking ones' (2026-11-27)."""
+    """The by-hand ``allocmark`` experiment (calibration/README.md; it measured
+    ``alloc_black_ns``) runs and its marking chunks are what it says: no assists to
+    speak of, and windows of both kinds in pairs. Its result, a CPU-time difference
+    of ~10-25 ns that one window pair can put anywhere in -20..+35 ns, is read by
+    hand: no bound here."""
     from gcsim.calibrate import build, calibration_root, run_experiment
 
     go, version = gotool.find_go(), gotool.go_version()
@@ -319,6 +320,6 @@ def test_allocmark_by_hand_experiment_runs_clean() -> None:
     recs, _ = run_experiment(exe, "allocmark", ("-kind", "noscan", "-sizes", "128", "-reps", "1",
                                                 "-budget", str(32 << 20)))
     (r,) = recs
-    assert r["off_n"] == 50 and 10 <= r["on_n"] <= 50
+    assert r["off_n"] == r["on_n"] == 50 and len(r["extra_windows_ns"]) == 10
     assert r["assist_ns"] / r["on_allocs"] < 1.0
     assert r["off_median_ns"] > 0 and r["on_median_ns"] > 0 and r["chunk"] == 1000
