@@ -49,6 +49,7 @@ from gcsim.engine.gcsweeping import deduct_sweep_credit, sweep_span
 from gcsim.engine.mspan import list_pop, list_push, list_remove
 from gcsim.engine.scavenge import note_growth, scavenge_on_alloc
 from gcsim.engine.state import (
+    C_BLACK_ALLOCS,
     C_FREE_PAGE_HINT,
     C_GC_PENDING,
     C_HEAP_ALLOC_BYTES,
@@ -262,8 +263,13 @@ def alloc_span(heap, c, tab, costs, spanclass, npages, nelems, elemsize, out_cos
 
 
 @hot_kernel
-def take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s):
-    """Allocate the next free slot of span ``s`` (nextFreeIndex); return its id."""
+def take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, costs, s, out_cost):
+    """Allocate the next free slot of span ``s`` (nextFreeIndex); return its id.
+
+    While marking the slot is allocated black and the allocation pays
+    ``alloc_black`` (gcmarknewobject: its atomic mark-bit updates wait for the
+    new object's initialising stores, which otherwise drain in the background).
+    """
     base = spans[s]["slot_base"]
     fi = spans[s]["freeindex"]
     while slot_alloc[base + fi] != 0:
@@ -281,6 +287,8 @@ def take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s):
         # Allocate-black (gcmarknewobject): new objects survive this cycle.
         slot_mark[slot] = 1
         c[C_HEAP_MARKED_BYTES] += elemsize
+        c[C_BLACK_ALLOCS] += 1
+        out_cost[0] += costs.alloc_black
     return slot
 
 
@@ -323,7 +331,7 @@ def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_cl
         s = mcache[p, spanclass]
         if s < 0 or spans[s]["alloc_count"] >= spans[s]["nelems"]:
             return -1, spanclass
-        slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
+        slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, costs, s, out_cost)
         out_cost[0] += costs.alloc_fast + (costs.alloc_zero_per_byte * TINY_SIZE_BYTES
                                            * spans[s]["needzero"])
         slot_ptr_words[slot] = 0
@@ -339,7 +347,7 @@ def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_cl
     s = mcache[p, spanclass]
     if s < 0 or spans[s]["alloc_count"] >= spans[s]["nelems"]:
         return -1, spanclass
-    slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, s)
+    slot = take_slot(spans, slot_alloc, slot_mark, alloc_by_class, c, costs, s, out_cost)
     # mallocgc's paths: size-specialised up to 80 B, generic above; noscan or scan.
     # The noscan slope is the clearing; the scan slope is clearing plus the
     # heap bits, of which only the clearing goes with ``needzero`` (a fitted
@@ -458,7 +466,8 @@ def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
     c[C_HEAP_LIVE_BYTES] += slot_bytes
     out_cost[0] += costs.large_alloc + costs.large_alloc_per_byte * slot_bytes * \
         heap.spans[s]["needzero"]
-    slot = take_slot(heap.spans, heap.slot_alloc, heap.slot_mark, heap.alloc_by_class, c, s)
+    slot = take_slot(heap.spans, heap.slot_alloc, heap.slot_mark, heap.alloc_by_class, c, costs,
+                     s, out_cost)
     heap.slot_ptr_words[slot] = ptr_words
     if not noscan and c[C_PHASE] == PHASE_OFF:
         c[C_HEAP_SCAN_BYTES] += slot_bytes

@@ -179,7 +179,8 @@ C_LIMITER_SNAP_SCAV = 91  # C_SCAV_ASSIST_CYCLES at the last limiter update
 C_MARK_WORK_END_P = 92  # 1 + the P whose slice or assist ended at C_MARK_WORK_END_CYCLES; 0 none
 C_MARK_FIXED_LEFT_CYCLES = 93  # the cycle's fixed mark CPU (mark_cycle) not yet charged
 C_MARK_FIXED_EXPECT_WORK = 94  # scan work (bytes) it is spread over: S_h + S_s + S_g at mark start
-N_COUNTERS = 95
+C_BLACK_ALLOCS = 95  # slots allocated while marking (gcmarknewobject calls), since start
+N_COUNTERS = 96
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -276,6 +277,7 @@ COUNTER_NAMES = (
     "C_MARK_WORK_END_P",
     "C_MARK_FIXED_LEFT_CYCLES",
     "C_MARK_FIXED_EXPECT_WORK",
+    "C_BLACK_ALLOCS",
 )
 
 # float64 pacer state (index with F_*)
@@ -472,6 +474,7 @@ class Costs(NamedTuple):
     alloc_small: float
     alloc_small_scan: float
     alloc_tiny: float
+    alloc_black: float
     alloc_zero_per_byte: float
     alloc_scan_per_byte: float
     mcache_refill: float

@@ -85,6 +85,17 @@ COSTS: dict[str, CostEntry] = {
         "new(T), GC off; intercept over 1/objects per 16 B block (new block 16.5 ns)",
         "mallocgcTiny: bump the offset inside the P's 16-byte block",
     ),
+    "alloc_black_ns": CostEntry(
+        19.4, "ns per allocation while marking, on top of its path's cost",
+        "measured 2026-11-27 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: calibration allocmark "
+        "(thread CPU of 1000-allocation chunks, GOMAXPROCS=1, GC off, in windows that "
+        "alternate between an idle collector and runtime.GC() back to back over a 64 MiB "
+        "graph; median over 50 window pairs of the difference): 16/64/128 B scan 25.5/20.4/"
+        "10.8, noscan 19.8/19.0/11.2 ns, the median of the six cases",
+        "gcmarknewobject (malloc.go, with writeBarrier.enabled): allocate black; its atomic "
+        "mark-bit and page-mark updates wait for the new object's initialising stores, which "
+        "otherwise drain behind the mutator",
+    ),
     "alloc_zero_ns_per_byte": CostEntry(
         0.05931, "ns per slot byte of a noscan allocation",
         "calibrated with alloc_fast_ns: the noscan slope (zeroing and per-byte work; "

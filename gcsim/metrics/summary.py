@@ -278,6 +278,8 @@ def summary(result: Any) -> dict[str, Any]:
         "allocs": allocs,
         "allocs_per_s": allocs / total_s if total_s > 0 else 0.0,
         "alloc_bytes": int(result.counter("C_TOTAL_ALLOC_BYTES")),
+        # Slots allocated while marking: each allocated black (gcmarknewobject).
+        "black_allocs": int(result.counter("C_BLACK_ALLOCS")),
         "alloc_bytes_per_s": result.counter("C_TOTAL_ALLOC_BYTES") / total_s if total_s else 0.0,
         "pause_ns": pct,
         "pause_p50_ms": pct["p50"] / 1e6,

@@ -53,6 +53,7 @@ _COST_FIELDS = {
     "alloc_small": "alloc_small_ns",
     "alloc_small_scan": "alloc_small_scan_ns",
     "alloc_tiny": "alloc_tiny_ns",
+    "alloc_black": "alloc_black_ns",
     "alloc_zero_per_byte": "alloc_zero_ns_per_byte",
     "alloc_scan_per_byte": "alloc_scan_ns_per_byte",
     "mcache_refill": "mcache_refill_ns",
