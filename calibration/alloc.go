@@ -186,53 +186,16 @@ func runRefill(o options, common map[string]any) {
 	debug.SetGCPercent(-1)
 	prewarm(o.budget)
 	sizes := intList(o.sizes)
-	maxN := 0
-	for _, size := range sizes {
-		maxN = max(maxN, clamp(o.budget/size/2, 1<<12, 1<<20))
-	}
-	d := make([]int64, maxN)
-	ev := make([]bool, maxN)
+	t := newAllocTimer(sizes, o.budget)
 	for r := 0; r <= o.reps; r++ {
 		for _, size := range sizes {
 			c := lookupCase(o.kind, size)
 			n := clamp(o.budget/size/2, 1<<12, 1<<20)
 			for _, mode := range []string{"fresh", "partial"} {
-				m := n
-				var keep []unsafe.Pointer
-				if mode == "partial" {
-					// 2n objects, every other one kept: after runtime.GC() every
-					// span they filled is half free.
-					keep = make([]unsafe.Pointer, n)
-					for i := 0; i < 2*n; i++ {
-						p := c.one()
-						if i%2 == 0 {
-							keep[i/2] = p
-						}
-					}
-					runtime.GC()
-					m = n * 9 / 10 // stay within the freed slots
-				}
-				f0 := minorFaults()
-				prev := uintptr(0)
-				for i := 0; i < m; i++ {
-					t0 := nanotime()
-					p := c.one()
-					t1 := nanotime()
-					d[i] = t1 - t0
-					a := uintptr(p)
-					ev[i] = a>>13 != prev>>13
-					prev = a
-					sink = p
-				}
-				faults := minorFaults() - f0
-				runtime.KeepAlive(keep)
-				keep = nil
-				sink = nil
-				runtime.GC()
+				m, evt, norm, faults := t.timeEach(c, n, mode)
 				if r == 0 {
 					continue
 				}
-				evt, norm := split(d[1:m], ev[1:m])
 				emit(record(common, "kind", o.kind, "size", size, "mode", mode, "n", m,
 					"faults", faults, "events", len(evt), "event_median_ns", median(evt),
 					"event_p25_ns", quantile(evt, 0.25), "event_p75_ns", quantile(evt, 0.75),
@@ -240,6 +203,65 @@ func runRefill(o options, common map[string]any) {
 			}
 		}
 	}
+}
+
+// allocTimer holds the per-allocation time buffers, allocated once so that
+// the timed rounds do not grow the heap themselves.
+type allocTimer struct {
+	d  []int64
+	ev []bool
+}
+
+func newAllocTimer(sizes []int, budget int) *allocTimer {
+	maxN := 0
+	for _, size := range sizes {
+		maxN = max(maxN, clamp(budget/size/2, 1<<12, 1<<20))
+	}
+	return &allocTimer{make([]int64, maxN), make([]bool, maxN)}
+}
+
+// timeEach times allocations of c one by one ("fresh": n into spans taken
+// from the heap's free pages; "partial": 2n allocated first, every other one
+// kept, runtime.GC(), then 0.9 n into the half-free swept spans) and splits
+// the times into the allocations that opened a span (a new 8 KiB block of
+// addresses) and the rest; m is how many were timed, faults the page faults
+// meanwhile. It frees what it allocated with runtime.GC() before returning.
+func (t *allocTimer) timeEach(c allocCase, n int, mode string) (m int, evt, norm []int64,
+	faults int64) {
+	d, ev := t.d, t.ev
+	m = n
+	var keep []unsafe.Pointer
+	if mode == "partial" {
+		// 2n objects, every other one kept: after runtime.GC() every
+		// span they filled is half free.
+		keep = make([]unsafe.Pointer, n)
+		for i := 0; i < 2*n; i++ {
+			p := c.one()
+			if i%2 == 0 {
+				keep[i/2] = p
+			}
+		}
+		runtime.GC()
+		m = n * 9 / 10 // stay within the freed slots
+	}
+	f0 := minorFaults()
+	prev := uintptr(0)
+	for i := 0; i < m; i++ {
+		t0 := nanotime()
+		p := c.one()
+		t1 := nanotime()
+		d[i] = t1 - t0
+		a := uintptr(p)
+		ev[i] = a>>13 != prev>>13
+		prev = a
+		sink = p
+	}
+	faults = minorFaults() - f0
+	runtime.KeepAlive(keep)
+	sink = nil
+	runtime.GC()
+	evt, norm = split(d[1:m], ev[1:m])
+	return m, evt, norm, faults
 }
 
 func split(d []int64, ev []bool) (evt, norm []int64) {

@@ -194,6 +194,7 @@ func main() {
 		"alloc": runAlloc, "refill": runRefill, "large": runLarge,
 		"mark": runMark, "sweep": runSweep, "sched": runSched,
 		"wb": runWB, "stack": runStack, "stw": runSTW, "allocmark": runAllocMark,
+		"refillpar": runRefillPar,
 	}
 	run, ok := runs[exp]
 	if !ok {
