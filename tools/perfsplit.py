@@ -20,9 +20,10 @@ Reading it
     the one that caused it (an atomic waits for earlier stores). Samples carry
     a few per cent of overhead and the machine's speed drifts, so compare
     parts within one run, and runs made minutes apart with care. gcsim's side
-    is exact for compute, sweeping, page faults and allocate-black (their
-    event counts times the cost table); "malloc + refill + writes" is the rest
-    of gcsim's mutator CPU.
+    is exact for compute, sweeping, page faults and allocate-black (its own
+    accounting, or event counts times the cost table); "malloc + refill +
+    writes" is the rest of gcsim's mutator CPU. Both sides count every
+    thread: sweeping by the background sweeper and at gcStart included.
 """
 
 from __future__ import annotations
@@ -105,7 +106,14 @@ def go_split(exe: Path, params: Path, env: dict[str, str], freq: int) -> dict[st
 
 
 def sim_split(cfg) -> dict[str, float]:  # noqa: ANN001 - gcsim Config
-    """gcsim's mutator CPU per object, split where its counters allow."""
+    """gcsim's CPU per object, split where its counters allow.
+
+    Sweeping is all of it (lazy, proportional, background, and gcStart's
+    leftovers), as Go's samples of sweeping code are from any thread; the
+    rest of the mutator's CPU, after compute, its own sweeping, page faults,
+    allocate-black and scavenge assists, is the allocation paths, refills and
+    pointer writes.
+    """
     from gcsim.metrics import summary as M
     from gcsim.run import simulate
 
@@ -114,20 +122,22 @@ def sim_split(cfg) -> dict[str, float]:  # noqa: ANN001 - gcsim Config
     hz = cfg.run.clock_hz
     n = r.counter("C_ALLOCS")
     costs = cfg.costs.as_dict()
-    mut = r.counter("C_MUTATOR_CYCLES") / hz * 1e9 / n
     bg = s["background"]
-    sweep = (bg["sweep_cpu_s"] - bg["bg_sweep_cpu_s"] - bg["leftover_sweep_cpu_s"]) * 1e9 / n
+    per_obj = 1e9 / n  # seconds -> ns per object
+    outside = (bg["bg_sweep_cpu_s"] + bg["leftover_sweep_cpu_s"]) * per_obj  # not mutator CPU
     out = {
         "program": cfg.workload.compute_ns_per_alloc,
-        "sweep": sweep,
+        "sweep": bg["sweep_cpu_s"] * per_obj,
         "kernel": r.counter("C_PAGES_FAULTED") * costs["page_fault_ns"] / n,
         "alloc_black": s["black_allocs"] * costs["alloc_black_ns"] / n,
-        "scavenge": bg["scavenge_assist_cpu_s"] * 1e9 / n,
+        "scavenge": (bg["scavenge_assist_cpu_s"] + bg["scavenge_bg_cpu_s"]) * per_obj,
     }
-    out["malloc + refill + writes"] = mut - sum(out.values())
-    gc_frac = s["gc_cpu_fraction"]
-    out["_total"] = mut + s["duration_s"] * cfg.run.gomaxprocs * gc_frac * 1e9 / n
-    out["_gc_metric"] = s["duration_s"] * cfg.run.gomaxprocs * gc_frac * 1e9 / n
+    mut = r.counter("C_MUTATOR_CYCLES") / hz * per_obj
+    out["malloc + refill + writes"] = (mut - sum(out.values()) + outside
+                                       + bg["scavenge_bg_cpu_s"] * per_obj)
+    gc = s["duration_s"] * cfg.run.gomaxprocs * s["gc_cpu_fraction"] * per_obj
+    out["_total"] = mut + gc + outside + bg["scavenge_bg_cpu_s"] * per_obj
+    out["_gc_metric"] = gc
     out["_gc_cycles"] = s["gc_count"]
     return out
 
