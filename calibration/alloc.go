@@ -258,6 +258,7 @@ func (t *allocTimer) timeEach(c allocCase, n int, mode string) (m int, evt, norm
 	}
 	faults = minorFaults() - f0
 	runtime.KeepAlive(keep)
+	keep = nil
 	sink = nil
 	runtime.GC()
 	evt, norm = split(d[1:m], ev[1:m])

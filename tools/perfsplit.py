@@ -89,7 +89,10 @@ def go_split(exe: Path, params: Path, env: dict[str, str], freq: int) -> dict[st
                               check=False)
         if proc.returncode != 0:
             sys.exit(f"perf record failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-        report = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if not lines:
+            sys.exit(f"perfsplit: {exe.name} printed no JSON report:\n{proc.stderr[-2000:]}")
+        report = json.loads(lines[-1])
         counts = perf_samples(data)
     by_pid = Counter[int]()
     for (pid, _), n in counts.items():
@@ -101,7 +104,7 @@ def go_split(exe: Path, params: Path, env: dict[str, str], freq: int) -> dict[st
     m = report["metrics"]
     split["_total"] = report["cpu_ns"] / allocs
     split["_gc_metric"] = m["/cpu/classes/gc/total:cpu-seconds"] * 1e9 / allocs
-    split["_gc_cycles"] = len(report.get("pause_ns", []))
+    split["_gc_cycles"] = m["/gc/cycles/total:gc-cycles"]
     return split
 
 
