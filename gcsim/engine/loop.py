@@ -525,9 +525,14 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
             update_limiter(st, rp)
             if c[C_PHASE] == PHASE_MARK:
                 if not mark_work_left(c):
-                    gc_mark_done(st, wl, rp, costs)
-                    continue
-                if c[C_REVISE_PENDING] != 0:
+                    # Mark completion is reached when the last work ends: an
+                    # assist or worker slice that ran past this boundary (a
+                    # debt past the goal can drain the whole mark in one
+                    # assist) finishes first, and the other Ps run on meanwhile.
+                    if c[C_MARK_WORK_END_CYCLES] <= now:
+                        gc_mark_done(st, wl, rp, costs)
+                        continue
+                elif c[C_REVISE_PENDING] != 0:
                     revise_assist_ratio(c, st.fstate, rp)
             elif c[C_GC_PENDING] != 0:
                 status = stacks_room_status(heap, c, st.stk)

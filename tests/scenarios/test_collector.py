@@ -104,3 +104,29 @@ def test_assists_shrink_to_one_over_assist_when_marking_keeps_up() -> None:
     # ... where allocation that outpaces marking assists many times that.
     fast = after_warmup(simulate(config_from_dict(steady(2, compute_ns=0.0, gogc=25))).cycles)
     assert np.median(_assist_work_bytes(fast)) > 5 * 2 * GC_OVER_ASSIST_WORK_BYTES  # 12x
+
+
+def test_mark_completion_waits_for_the_assist_that_did_the_last_work() -> None:
+    """While the CPU limiter keeps assists off, a goroutine's debt grows; once they are
+    back on, and the heap is past its goal, one assist can owe the whole mark and drain
+    it in one go (revise's ratio against 1.1 x goal). Mark completion comes when that
+    work ends, so at GOMAXPROCS=1 no cycle's mark CPU exceeds its mark wall time.
+    (gcsim used to end the mark at the quantum boundary the assist started in: 25 ms
+    of assist in a 1 ms mark.)"""
+    r = simulate(config_from_dict({
+        "run": {"max_allocs": 6_000_000, "duration_s": "off", "final_gc": False,
+                "gomaxprocs": 1},
+        "runtime": {"gogc": 25},
+        # Marking dear enough that GC CPU passes 50 % and the limiter trips.
+        "costs": {"mark_object_ns": 40.0},
+        "workload": {"compute_ns_per_alloc": 25.0, "sites": [
+            {"name": "node", "weight": 1.0, "size": 64, "pointer_words": 2,
+             "lifetime": {"kind": "fifo", "live_objects": 400_000}},
+            {"name": "garbage", "weight": 2.0, "size": 128, "pointer_words": 0}]},
+    }))
+    cy = r.cycles
+    wall = cy["mark_term_start_cycles"] - cy["mark_start_cycles"]
+    cpu = cy["assist_cycles"] + cy["background_cycles"] + cy["idle_cycles"]
+    assert cy["limiter_on"].sum() > 0  # the scenario has what the test is about
+    assert cy["assist_cycles"].max() > 10e-3 * r.config.run.clock_hz  # a 10 ms+ assist
+    assert np.all(cpu <= wall)
