@@ -185,21 +185,34 @@ func runLarge(o options, common map[string]any) {
 func runRefill(o options, common map[string]any) {
 	debug.SetGCPercent(-1)
 	prewarm(o.budget)
+	refillRounds(o, common, []string{"fresh", "partial"},
+		func(t *allocTimer, c allocCase, n int, mode string) (int, []int64, []int64, int64, []any) {
+			m, evt, norm, faults := t.timeEach(c, n, mode)
+			return m, evt, norm, faults, []any{"normal_mean_ns", trimmedMean(norm, 0.001)}
+		})
+}
+
+// refillRounds runs one timing of every size and mode per round, round robin,
+// and emits a record of each; round 0 is a warm-up whose records are dropped.
+// timeOne returns what allocTimer.timeEach does plus the record's extra fields.
+func refillRounds(o options, common map[string]any, modes []string,
+	timeOne func(t *allocTimer, c allocCase, n int, mode string) (int, []int64, []int64, int64, []any)) {
 	sizes := intList(o.sizes)
 	t := newAllocTimer(sizes, o.budget)
 	for r := 0; r <= o.reps; r++ {
 		for _, size := range sizes {
 			c := lookupCase(o.kind, size)
 			n := clamp(o.budget/size/2, 1<<12, 1<<20)
-			for _, mode := range []string{"fresh", "partial"} {
-				m, evt, norm, faults := t.timeEach(c, n, mode)
+			for _, mode := range modes {
+				m, evt, norm, faults, extra := timeOne(t, c, n, mode)
 				if r == 0 {
 					continue
 				}
-				emit(record(common, "kind", o.kind, "size", size, "mode", mode, "n", m,
+				kv := []any{"kind", o.kind, "size", size, "mode", mode, "n", m,
 					"faults", faults, "events", len(evt), "event_median_ns", median(evt),
 					"event_p25_ns", quantile(evt, 0.25), "event_p75_ns", quantile(evt, 0.75),
-					"normal_median_ns", median(norm), "normal_mean_ns", trimmedMean(norm, 0.001)))
+					"normal_median_ns", median(norm)}
+				emit(record(common, append(kv, extra...)...))
 			}
 		}
 	}

@@ -28,46 +28,33 @@ func runRefillPar(o options, common map[string]any) {
 	}
 	debug.SetGCPercent(-1)
 	prewarm(8 * o.budget)
-	sizes := intList(o.sizes)
-	t := newAllocTimer(sizes, o.budget)
-	for r := 0; r <= o.reps; r++ {
-		for _, size := range sizes {
-			c := lookupCase(o.kind, size)
-			n := clamp(o.budget/size/2, 1<<12, 1<<20)
-			for _, mode := range []string{"alone", "contended"} {
-				var stop atomic.Bool
-				done := make(chan int)
-				if mode == "contended" {
-					started := make(chan struct{})
-					go func() {
-						close(started)
-						k := 0
-						for !stop.Load() {
-							refillParSink = c.one()
-							k++
-						}
-						done <- k
-					}()
-					<-started
-				}
-				m, evt, norm, faults := t.timeEach(c, n, "fresh")
-				helper := 0
-				if mode == "contended" {
-					stop.Store(true)
-					helper = <-done
-				}
-				refillParSink = nil
-				runtime.GC()
-				if r == 0 {
-					continue
-				}
-				emit(record(common, "kind", o.kind, "size", size, "mode", mode, "n", m,
-					"faults", faults, "events", len(evt), "event_median_ns", median(evt),
-					"event_p25_ns", quantile(evt, 0.25), "event_p75_ns", quantile(evt, 0.75),
-					"normal_median_ns", median(norm), "helper_allocs", helper))
+	refillRounds(o, common, []string{"alone", "contended"},
+		func(t *allocTimer, c allocCase, n int, mode string) (int, []int64, []int64, int64, []any) {
+			var stop atomic.Bool
+			done := make(chan int)
+			if mode == "contended" {
+				started := make(chan struct{})
+				go func() {
+					close(started)
+					k := 0
+					for !stop.Load() {
+						refillParSink = c.one()
+						k++
+					}
+					done <- k
+				}()
+				<-started
 			}
-		}
-	}
+			m, evt, norm, faults := t.timeEach(c, n, "fresh")
+			helper := 0
+			if mode == "contended" {
+				stop.Store(true)
+				helper = <-done
+			}
+			refillParSink = nil
+			runtime.GC()
+			return m, evt, norm, faults, []any{"helper_allocs", helper}
+		})
 }
 
 // refillParSink keeps the helper's allocations from being optimized away.
