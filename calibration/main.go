@@ -194,7 +194,7 @@ func main() {
 		"alloc": runAlloc, "refill": runRefill, "large": runLarge,
 		"mark": runMark, "sweep": runSweep, "sched": runSched,
 		"wb": runWB, "stack": runStack, "stw": runSTW, "allocmark": runAllocMark,
-		"refillpar": runRefillPar,
+		"refillpar": runRefillPar, "corun": runCorun,
 	}
 	run, ok := runs[exp]
 	if !ok {

@@ -347,3 +347,28 @@ def test_refillpar_by_hand_experiment_runs_clean() -> None:
     assert all(r["event_median_ns"] > r["normal_median_ns"] > 0 for r in recs)
     with pytest.raises(CalibrationError, match="GOMAXPROCS >= 2"):
         run_experiment(exe, "refillpar", args, gomaxprocs=1)
+
+
+@pytest.mark.validate
+def test_corun_by_hand_experiment_runs_clean() -> None:
+    """The by-hand ``corun`` experiment (calibration/README.md) times the same number of
+    churn chunks with the helper parked and with it churning beside them, and the helper
+    really churns. Its result, that two cores running the allocation path side by side do
+    not slow each other here (within a few per cent), is read by hand: no bound here. It
+    refuses GOMAXPROCS=1 and a missing ring size."""
+    from gcsim.calibrate import CalibrationError, build, calibration_root, run_experiment
+
+    go, version = gotool.find_go(), gotool.go_version()
+    if go is None or version is None:
+        pytest.skip("no Go toolchain (pip install 'gcsim[validate]')")
+    exe = build(calibration_root(), go, version, "greentea")
+    args = ("-n", "20000", "-reps", "1", "-budget", str(8 << 20))
+    (rec,), _ = run_experiment(exe, "corun", args, gomaxprocs=2)
+    assert rec["alone_n"] == rec["corun_n"] == 50
+    assert len(rec["extra_windows_ns"]) == 10
+    assert rec["helper_steps"] > 0
+    assert rec["alone_median_ns"] > 0 and rec["corun_median_ns"] > 0
+    with pytest.raises(CalibrationError, match="GOMAXPROCS >= 2"):
+        run_experiment(exe, "corun", args, gomaxprocs=1)
+    with pytest.raises(CalibrationError, match="-n RING"):
+        run_experiment(exe, "corun", args[2:], gomaxprocs=2)
