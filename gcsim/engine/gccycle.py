@@ -210,17 +210,23 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
 
 
 @kernel
-def update_limiter(st, rp):
+def update_limiter(st, rp, transition):
     """The GC CPU limiter's bucket (mgclimit.go), ticked at every quantum boundary.
 
     Each tick adds the wall time since the last one to the window's marking
-    time if marking was on. Every 10 ms (gcCPULimiterUpdatePeriod) the window
-    is poured: GC time is assists + STW pauses x GOMAXPROCS + 25 % of the CPU
-    while marking; mutator time is the rest minus idle time. The bucket
+    time if marking was on. The window is poured into the bucket when Go
+    would update it: at a GC transition (``transition``: gcStart and mark
+    termination, startGCTransition), once the Ps' assist time since the last
+    update passes gcAssistTimeSlack (gcAssistAlloc1 updates after each
+    assist; here at the boundary after it), and otherwise when 10 ms have
+    passed (gcCPULimiterUpdatePeriod, checked by findRunnableGCWorker). GC
+    time is assists + STW pauses x GOMAXPROCS + 25 % of the CPU while
+    marking; mutator time is the rest minus idle time. The bucket
     (GOMAXPROCS x 1 s) fills while GC time exceeds mutator time; when full
-    the limiter is on and assists are skipped until the next pour that does
-    not overflow it. The 10 ms cadence matters: it is how long assists stay
-    off once the limiter trips, which is what caps GC near 50 % of CPU.
+    the limiter is on and assists are skipped. With assists off nothing but
+    the 10 ms update can turn it off again, which is what caps GC near 50 %
+    of CPU; the update after each assist is what turns it back on within
+    microseconds of the assists that fill the bucket.
     """
     c = st.counters
     now = c[C_NOW_CYCLES]
@@ -229,11 +235,13 @@ def update_limiter(st, rp):
     c[C_LIMITER_TICK] = now
     c[C_LIMITER_MARKING] = 1 if c[C_PHASE] == PHASE_MARK else 0
     window = now - c[C_LIMITER_T]
-    if window < rp.limiter_period_cycles:
+    assisted = c[C_TOTAL_ASSIST_CYCLES] - c[C_LIMITER_SNAP_ASSIST]
+    if not transition and window < rp.limiter_period_cycles \
+            and assisted <= rp.limiter_assist_slack_cycles:
         return
     P = rp.gomaxprocs
     stw = c[C_TOTAL_STW_CPU_CYCLES] - c[C_LIMITER_SNAP_STW]
-    gc_time = c[C_TOTAL_ASSIST_CYCLES] - c[C_LIMITER_SNAP_ASSIST] + stw
+    gc_time = assisted + stw
     # Scavenge assists count as assist time (mgclimit.go limiterEventScavengeAssist).
     gc_time += c[C_SCAV_ASSIST_CYCLES] - c[C_LIMITER_SNAP_SCAV]
     gc_time += int(0.25 * c[C_LIMITER_MARK_WALL] * P)
@@ -382,6 +390,9 @@ def gc_start(st, wl, rp, costs, forced):
     c = st.counters
     P = rp.gomaxprocs
     now = c[C_NOW_CYCLES]
+    # startGCTransition(true): the window up to the pause is poured before GC is
+    # on; the pause itself counts in full at the next update (finishGCTransition).
+    update_limiter(st, rp, True)
     out_cost = np.zeros(1)
     c[C_CYC_HEAP_LIVE_START] = c[C_HEAP_LIVE_BYTES]
     c[C_CYC_TRIGGER] = c[C_TRIGGER_BYTES]
@@ -483,6 +494,10 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     c = st.counters
     P = rp.gomaxprocs
     now = c[C_NOW_CYCLES]
+    # startGCTransition(false): the marking window is poured with its 25 %; the
+    # pause counts in full at the next update, not as marking.
+    update_limiter(st, rp, True)
+    c[C_LIMITER_MARKING] = 0
     # The worker or assist that did the last mark work runs gcMarkDone and stops
     # the world itself, on its own P, when that work ends (mgcmark.go,
     # gcAssistAlloc and gcBgMarkWorker): its P is not waited for.

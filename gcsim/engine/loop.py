@@ -522,7 +522,7 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 return ST_OK
             if c[C_N_CYCLE_RECORDS] >= cyc_cap or c[C_N_TIMELINE_RECORDS] >= tl_cap:
                 return ST_RECORDS_FULL
-            update_limiter(st, rp)
+            update_limiter(st, rp, False)
             if c[C_PHASE] == PHASE_MARK:
                 if not mark_work_left(c):
                     # Mark completion is reached when the last work ends: an

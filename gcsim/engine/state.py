@@ -521,7 +521,8 @@ class RunParams(NamedTuple):
     fractional_goal: float  # per-P share of time a fractional worker marks
     pacer: int  # PACER_GO118 or PACER_GO15
     limiter_capacity_cycles: int  # GC CPU limiter bucket: GOMAXPROCS x 1 s
-    limiter_period_cycles: int  # how often the limiter's bucket is updated (10 ms)
+    limiter_period_cycles: int  # longest wait between limiter updates (10 ms, findRunnableGCWorker)
+    limiter_assist_slack_cycles: int  # assist time that updates the limiter (gcAssistTimeSlack)
     rate_step_cycles: int  # simulated time per rate_table row; 0 = rates constant
     mutator_procs: int  # Ps with a runnable allocating goroutine; the others are idle
     max_idle_mark_workers: int  # idle-priority mark workers at once (P - dedicated)

@@ -13,7 +13,12 @@ import numpy as np
 
 from gcsim.config import Config
 from gcsim.engine import state as S
-from gcsim.engine.pacer import LIMITER_UPDATE_PERIOD_NS, bg_workers, max_idle_mark_workers
+from gcsim.engine.pacer import (
+    LIMITER_ASSIST_SLACK_NS,
+    LIMITER_UPDATE_PERIOD_NS,
+    bg_workers,
+    max_idle_mark_workers,
+)
 from gcsim.engine.state import (
     DIST_CHOICE,
     DIST_FIXED,
@@ -272,6 +277,7 @@ def compile_run_params(cfg: Config) -> RunParams:
         pacer=S.PACER_GO15 if cfg.runtime.pacer == "go1.5" else S.PACER_GO118,
         limiter_capacity_cycles=int(cfg.run.gomaxprocs * hz),  # GOMAXPROCS x 1 s
         limiter_period_cycles=ns_to_cycles(LIMITER_UPDATE_PERIOD_NS, hz),
+        limiter_assist_slack_cycles=ns_to_cycles(LIMITER_ASSIST_SLACK_NS, hz),
         mutator_procs=cfg.run.gomaxprocs if cfg.workload.mutator_procs is None
         else min(cfg.workload.mutator_procs, cfg.run.gomaxprocs),
         # Every gcsim cycle is heap- or runtime.GC()-triggered: the 2-minute time

@@ -1,0 +1,97 @@
+"""When the GC CPU limiter's bucket is updated (src/runtime/mgclimit.go, mgcmark.go,
+mgcpacer.go, mgc.go; go1.27.3).
+
+Go updates it (``gcCPULimiter.update``) at three kinds of moment, and the
+limiter's state changes only then:
+
+- after an assist, once the P's assist time since its last update passes
+  gcAssistTimeSlack, 5 us (gcAssistAlloc1), so assists that fill the bucket
+  turn the limiter on at once;
+- in findRunnableGCWorker when more than gcCPULimiterUpdatePeriod, 10 ms,
+  has passed, which is the only way a limiter that has turned assists off
+  turns off again while marking;
+- at the GC transitions, gcStart and mark termination (startGCTransition).
+
+gcsim pours at the quantum boundary after such a moment (``update_limiter``).
+"""
+
+from __future__ import annotations
+
+from gcsim.config import config_from_dict
+from gcsim.engine import state as S
+from gcsim.engine.gccycle import update_limiter
+from gcsim.run import prepare
+
+CLOCK_HZ = 1.0e9  # 1 cycle = 1 ns
+US = 1_000
+MS = 1_000_000
+
+
+def _marking_state():
+    raw = {"run": {"gomaxprocs": 1, "max_allocs": 100, "duration_s": "off", "clock_hz": CLOCK_HZ},
+           "runtime": {"gogc": 100},
+           "workload": {"sites": [{"name": "a", "size": 64}]}}
+    st, _, rp, _, _ = prepare(config_from_dict(raw))
+    c = st.counters
+    c[S.C_PHASE] = S.PHASE_MARK
+    c[S.C_NOW_CYCLES] = 100 * MS
+    update_limiter(st, rp, True)  # a transition: the window starts here, marking
+    assert rp.limiter_assist_slack_cycles == 5 * US and rp.limiter_period_cycles == 10 * MS
+    return st, rp, c
+
+
+def _assist_then_tick(st, rp, c, assist_cycles: int, wall_cycles: int) -> None:
+    c[S.C_TOTAL_ASSIST_CYCLES] += assist_cycles
+    c[S.C_NOW_CYCLES] += wall_cycles
+    update_limiter(st, rp, False)
+
+
+def test_an_assist_that_fills_the_bucket_turns_the_limiter_on_at_once() -> None:
+    st, rp, c = _marking_state()
+    cap = rp.limiter_capacity_cycles
+    c[S.C_LIMITER_FILL] = cap - 20 * US
+    # 50 us of wall, 40 us of it assisting. As updateLocked counts it: GC time is the
+    # assists plus 25 % of the window, 52.5 us; mutator time the window less that,
+    # -2.5 us; the change, 55 us, is more than the 20 us of headroom.
+    _assist_then_tick(st, rp, c, 40 * US, 50 * US)
+    assert c[S.C_LIMITER_ON] == 1 and c[S.C_LIMITER_FILL] == cap
+    assert c[S.C_LIMITER_T] == c[S.C_NOW_CYCLES]  # poured, long before 10 ms
+
+
+def test_assist_time_within_the_slack_waits_for_the_next_update() -> None:
+    st, rp, c = _marking_state()
+    cap = rp.limiter_capacity_cycles
+    c[S.C_LIMITER_FILL] = cap - 1
+    t0 = c[S.C_LIMITER_T]
+    _assist_then_tick(st, rp, c, 5 * US, 10 * US)  # not past gcAssistTimeSlack
+    assert c[S.C_LIMITER_T] == t0 and c[S.C_LIMITER_ON] == 0 and c[S.C_LIMITER_FILL] == cap - 1
+    _assist_then_tick(st, rp, c, 1, 1)  # now past it: the window so far is poured
+    assert c[S.C_LIMITER_T] > t0 and c[S.C_LIMITER_ON] == 1
+
+
+def test_with_assists_off_only_the_10_ms_update_turns_the_limiter_off() -> None:
+    st, rp, c = _marking_state()
+    cap = rp.limiter_capacity_cycles
+    c[S.C_LIMITER_FILL] = cap
+    c[S.C_LIMITER_ON] = 1
+    for _ in range(999):  # 9.99 ms of quanta, no assist (the limiter keeps them off)
+        _assist_then_tick(st, rp, c, 0, 10 * US)
+    assert c[S.C_LIMITER_ON] == 1 and c[S.C_LIMITER_FILL] == cap
+    _assist_then_tick(st, rp, c, 0, 10 * US)  # 10 ms: GC 2.5 ms, mutator 7.5 ms
+    assert c[S.C_LIMITER_ON] == 0 and c[S.C_LIMITER_FILL] == cap - 5 * MS
+
+
+def test_a_gc_transition_pours_the_window_so_far() -> None:
+    """gcStart after time without GC work: the bucket drains and a full one turns off,
+    so marking starts with assists on, as startGCTransition(true) leaves it."""
+    st, rp, c = _marking_state()
+    cap = rp.limiter_capacity_cycles
+    c[S.C_PHASE] = S.PHASE_OFF
+    update_limiter(st, rp, True)
+    c[S.C_LIMITER_FILL] = cap
+    c[S.C_LIMITER_ON] = 1
+    c[S.C_NOW_CYCLES] += 2 * MS
+    update_limiter(st, rp, False)  # an ordinary boundary: nothing poured yet
+    assert c[S.C_LIMITER_ON] == 1
+    update_limiter(st, rp, True)
+    assert c[S.C_LIMITER_ON] == 0 and c[S.C_LIMITER_FILL] == cap - 2 * MS
