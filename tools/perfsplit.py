@@ -119,6 +119,7 @@ def sim_split(cfg) -> dict[str, float]:  # noqa: ANN001 - gcsim Config
     """
     from gcsim.metrics import summary as M
     from gcsim.run import simulate
+    from gcsim.validate.speedmatch import sim_cpu_ns_per_alloc
 
     r = simulate(cfg)
     s = M.summary(r)
@@ -138,8 +139,8 @@ def sim_split(cfg) -> dict[str, float]:  # noqa: ANN001 - gcsim Config
     mut = r.counter("C_MUTATOR_CYCLES") / hz * per_obj
     out["malloc + refill + writes"] = (mut - sum(out.values()) + outside
                                        + bg["scavenge_bg_cpu_s"] * per_obj)
-    gc = s["duration_s"] * cfg.run.gomaxprocs * s["gc_cpu_fraction"] * per_obj
-    out["_total"] = mut + gc + outside + bg["scavenge_bg_cpu_s"] * per_obj
+    outside_gc, gc = sim_cpu_ns_per_alloc(r)
+    out["_total"] = outside_gc + gc
     out["_gc_metric"] = gc
     out["_gc_cycles"] = s["gc_count"]
     return out

@@ -73,6 +73,7 @@ class SettingResult:
     limits: dict[str, float] = field(default_factory=dict)  # figure -> max |error|
     notes: list[str] = field(default_factory=list)
     figure: Path | None = None
+    matched_rows: list[Any] = field(default_factory=list)  # --match-speed: no thresholds
 
     def status(self, row: Any) -> str:
         """"FAIL", "ok", or "" when the figure has no threshold."""
@@ -152,6 +153,10 @@ def add_validate_parser(sub: Any) -> argparse.ArgumentParser:
     v.add_argument("--no-speed-probe", action="store_true",
                    help="skip the reference-graph mark probe around the Go runs "
                         "(the ref_mark row: the machine's marking speed vs the cost table)")
+    v.add_argument("--match-speed", action="store_true",
+                   help="also run gcsim with its mark and mutator costs scaled to the speed "
+                        "the Go runs showed, and add those rows (speed-matched: no threshold; "
+                        "what still differs is the model, not the machine's weather)")
     v.add_argument("--readme", metavar="FILE",
                    help="also write the error table into FILE (e.g. README.md) between "
                         f"'{README_START}' and '{README_END}'")
@@ -167,7 +172,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         out_dir=Path(args.out), twins_root=Path(args.twins) if args.twins else None,
         thresholds_path=Path(args.thresholds) if args.thresholds else None,
         plots=not args.no_plots, costs_path=Path(args.costs) if args.costs else None,
-        speed_probe=not args.no_speed_probe,
+        speed_probe=not args.no_speed_probe, match_speed=args.match_speed,
         log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(f"results: {outcome.out_dir}")
     print(format_table(outcome, markdown=False))
@@ -199,6 +204,7 @@ def validate(
     plots: bool = True,
     costs_path: Path | None = None,
     speed_probe: bool = False,
+    match_speed: bool = False,
     log: Callable[[str], None] = lambda msg: None,
 ) -> Outcome:
     """Run the twins and write the report; see the module docstring.
@@ -206,7 +212,9 @@ def validate(
     ``costs_path`` gives gcsim's side a cost table file (``costs.from_file``;
     a twin config's own ``[costs]`` entries still win). ``speed_probe`` marks
     the reference graph before each Go run and after the last
-    (``speedprobe.py``) and adds the ``ref_mark`` row.
+    (``speedprobe.py``) and adds the ``ref_mark`` row. ``match_speed`` runs
+    gcsim a second time at the speed the Go runs showed (``speedmatch.py``)
+    and adds its rows beside the others, without thresholds.
 
     Raises
     ------
@@ -256,7 +264,8 @@ def validate(
         for gogc in (gogcs if gogcs is not None else [base.runtime.gogc]):
             for P in (procs if procs is not None else [base.run.gomaxprocs]):
                 res, commit = _run_setting(twin, exe, gogc, P, repeat, out_dir,
-                                           limits.get(name, {}), plots, log, extra, probe)
+                                           limits.get(name, {}), plots, log, extra, probe,
+                                           match_speed)
                 results.append(res)
     header = _header(go, go_version, commit, repeat, costs_path)
     outcome = Outcome(results, out_dir, header)
@@ -280,7 +289,8 @@ def _speed_probe(go: Path, go_version: str, greentea: bool,
 
 def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, out_dir: Path,
                  limits: dict[str, float], plots: bool, log: Callable[[str], None],
-                 extra: Sequence[str] = (), probe: Any = None) -> tuple[SettingResult, str | None]:
+                 extra: Sequence[str] = (), probe: Any = None,
+                 match_speed: bool = False) -> tuple[SettingResult, str | None]:
     from gcsim.config import load_config
     from gcsim.results import write_run
     from gcsim.run import simulate
@@ -330,11 +340,40 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     note = _mark_speed_note(sim.lines, [side.lines for side in gos])
     if note:
         res.notes.append(note)
+    if match_speed:
+        _speed_matched(res, result, sim, gos, go_runs, twin, overrides, run_dir, tag, log)
     if plots:
         from gcsim.validate.figures import setting_figure
 
         res.figure = setting_figure(sim, gos, out_dir / "figures" / tag, res.label)
     return res, commit
+
+
+def _speed_matched(res: SettingResult, result: Any, sim: Any, gos: Sequence[Any],
+                   go_runs: Sequence[Any], twin: Any, overrides: Sequence[str], run_dir: Path,
+                   tag: str, log: Callable[[str], None]) -> None:
+    """gcsim at the Go runs' speed (speedmatch.py): its rows and a note go into ``res``."""
+    from gcsim.config import load_config
+    from gcsim.results import write_run
+    from gcsim.run import simulate
+    from gcsim.validate import compare as C
+    from gcsim.validate import speedmatch as SM
+
+    f = SM.speed_factors(result, sim.lines, [g.lines for g in gos],
+                         [run.report for run in go_runs])
+    if f is None:
+        res.notes.append("speed matching skipped: a side has no cycles past the warm-up, or "
+                         "the Go report has no CPU time or GC CPU metric")
+        return
+    scaled = SM.matched_overrides(result.config, f)
+    cfg = load_config(twin.config_path, [*overrides, *scaled])
+    matched = simulate(cfg)
+    write_run(matched, run_dir / "gcsim-matched", plots=False,
+              argv=["gcsim", "validate", twin.name, *overrides, "--match-speed"])
+    log(f"{tag}: gcsim speed-matched (mark x {f.mark:.2f}, mutator x {f.mutator:.2f}): "
+        f"{len(matched.cycles)} GC cycles")
+    res.matched_rows = C.compare(C.sim_side(matched), gos)
+    res.notes.append(f.note())
 
 
 # How far the Go twin's measured loop may exceed compute_ns_per_alloc before
@@ -465,14 +504,14 @@ def _fmt(value: float | None, unit: str) -> str:
 def _rows(outcome: Outcome) -> list[dict[str, Any]]:
     out = []
     for res in outcome.results:
-        for row in res.rows:
+        for row, matched in [(r, False) for r in res.rows] + [(r, True) for r in res.matched_rows]:
             meas = row.measured
             out.append({
                 "twin": res.twin,
                 "gogc": "off" if res.gogc is None else res.gogc,
                 "gomaxprocs": res.gomaxprocs,
-                "figure": row.figure,
-                "label": row.label,
+                "figure": f"matched_{row.figure}" if matched else row.figure,
+                "label": f"{row.label}, speed-matched" if matched else row.label,
                 "unit": row.unit,
                 "predicted": row.predicted,
                 "measured_median": row.measured_median,
@@ -480,8 +519,8 @@ def _rows(outcome: Outcome) -> list[dict[str, Any]]:
                 "measured_max": max(meas) if meas else None,
                 "repeats": len(meas),
                 "rel_error": row.rel_error,
-                "threshold": res.limits.get(row.figure),
-                "status": res.status(row),
+                "threshold": None if matched else res.limits.get(row.figure),
+                "status": "" if matched else res.status(row),
                 "note": row.note,
             })
     return out

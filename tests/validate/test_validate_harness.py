@@ -485,3 +485,48 @@ def test_steady_on_real_go(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert rep["loop_ns_per_alloc"] > 0
     assert rep["spin_ns_per_alloc"] == pytest.approx(max(0.0, 25.0 - rep["loop_ns_per_alloc"]))
     assert os.path.getsize(tmp_path / "v" / "figures" / "steady-gogc100-p1.png") > 0
+
+
+def test_match_speed_adds_rows_at_the_go_runs_speed(fake_go: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   warm_engine: None) -> None:
+    """--match-speed: a second gcsim run with its costs scaled to the Go runs' speed
+    (speedmatch.py), its rows beside the others without thresholds, the factors in the
+    notes; the threshold verdicts stay on the unscaled run."""
+    from gcsim.validate import speedmatch as SM
+    from gcsim.validate.harness import mark_ms_per_mib
+
+    exe = tmp_path / "fake-go-program"
+    exe.write_text(exe.read_text().replace(
+        '"cpu_ns": 1,', '"cpu_ns": 30000000, "allocs": 150000,').replace(
+        '"metrics": {"/gc/scan/globals:bytes": 200000}',
+        f'"metrics": {{"/gc/scan/globals:bytes": 200000, "{SM.GC_TOTAL_METRIC}": 0.006}}'))
+    (fake_go / "thresholds.toml").write_text("[fake]\ngc_count = 0.5\n")
+    out = tmp_path / "o"
+    code = main(["validate", "fake", "--twins", str(fake_go), "--out", str(out), "--repeat", "1",
+                 "--no-plots", "--no-speed-probe", "--match-speed"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "gcsim speed-matched (mark x " in printed.err
+    with open(out / "validation.csv", newline="") as f:
+        rows = {r["figure"]: r for r in csv.DictReader(f)}
+    assert rows["gc_count"]["threshold"] == "0.5" and rows["gc_count"]["status"] == "ok"
+    m = rows["matched_gc_count"]
+    assert m["threshold"] == "" and m["status"] == "" and m["measured_median"] == "5.0"
+    assert "matched_mark_cpu" in rows and "matched_heap_goal" in rows
+    # The factors: Go's cycle 4 marked 2.4 ms of CPU over 5 MiB; (30 - 6) ms of CPU
+    # outside the GC over 150,000 objects is 160 ns an object.
+    run = out / "runs" / "fake-gogc100-p1"
+    sim_lines = parse_gctrace((run / "gcsim" / "gctrace.txt").read_text())
+    k_mark = (2.4 / 5) / mark_ms_per_mib(sim_lines)
+    matched = load_config(run / "gcsim-matched" / "config.toml")
+    plain = load_config(run / "gcsim" / "config.toml")
+    assert matched.costs.ns("mark_object_ns") == pytest.approx(k_mark * plain.costs.ns(
+        "mark_object_ns"))
+    assert matched.costs.ns("stw_per_p_ns") == plain.costs.ns("stw_per_p_ns")
+    k_mut = matched.workload.compute_ns_per_alloc / plain.workload.compute_ns_per_alloc
+    assert matched.costs.ns("alloc_fast_ns") == pytest.approx(k_mut * plain.costs.ns(
+        "alloc_fast_ns"))
+    md = (out / "validation.md").read_text()
+    assert f"mark_* costs x {k_mark:.3f}" in md and "GC cycles, speed-matched |" in md
+    assert "CPU per object outside the GC: Go 160.0 ns" in md
