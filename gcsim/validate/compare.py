@@ -59,6 +59,8 @@ __all__ = [
     "probe_row",
     "go_side",
     "load_thresholds",
+    "run_delta",
+    "run_gc_cpu_fraction",
     "sim_side",
 ]
 
@@ -146,19 +148,54 @@ def sim_side(result: Any) -> SideFigures:
     )
 
 
+GC_TOTAL_METRIC = "/cpu/classes/gc/total:cpu-seconds"
+GC_IDLE_METRIC = "/cpu/classes/gc/mark/idle:cpu-seconds"
+
+
+def run_delta(report: dict[str, Any], metric: str) -> float | None:
+    """A runtime/metrics value's change over the workload alone: its value at the end
+    less the one goreport.Start took as the workload began (0 without that snapshot's
+    value would overstate it, so None then)."""
+    start = report.get("metrics_at_start")
+    end = report.get("metrics", {}).get(metric)
+    if not isinstance(start, dict) or end is None or start.get(metric) is None:
+        return None
+    return float(end) - float(start[metric])
+
+
+def run_gc_cpu_fraction(report: dict[str, Any]) -> float | None:
+    """GCCPUFraction over the workload alone: GC CPU less idle marking (as
+    memstats.gc_cpu_fraction counts it, mgc.go) over the workload's wall time x
+    GOMAXPROCS; None for a report without the start snapshot.
+
+    Go's own GCCPUFraction counts from process start, and a twin spends 0.1 s or
+    more before its workload (timing its loop in a child, building its tables),
+    which dilutes it by 5-10 % on a 1-2 s run; gcsim's run is the workload alone.
+    """
+    gc, idle = run_delta(report, GC_TOTAL_METRIC), run_delta(report, GC_IDLE_METRIC)
+    elapsed_ns = report.get("elapsed_ns") or 0
+    procs = report.get("gomaxprocs") or 0
+    if gc is None or idle is None or elapsed_ns <= 0 or procs <= 0:
+        return None
+    return (gc - idle) / (elapsed_ns / 1e9 * procs)
+
+
 def go_side(lines: list[GCTraceLine], report: dict[str, Any]) -> SideFigures:
     """A Go run's figures from its gctrace lines and final JSON report.
 
     Pauses come from the report's ``pause_ns`` (MemStats.PauseNs, exact); a
     report without it falls back to gctrace ``a + c`` (truncated by Go's
-    printing).
+    printing). The GC CPU fraction is the workload's (``run_gc_cpu_fraction``)
+    where the twin marked its start, else MemStats.GCCPUFraction.
     """
     ms = report.get("memstats", {})
     if report.get("pause_ns"):
         pauses = np.asarray(report["pause_ns"], dtype=np.float64)
     else:
         pauses = np.array([(ln.sweep_term_ms + ln.mark_term_ms) * 1e6 for ln in lines])
-    frac = ms.get("GCCPUFraction")
+    frac = run_gc_cpu_fraction(report)
+    if frac is None:
+        frac = ms.get("GCCPUFraction")
     pool = report.get("pool") or {}
     elapsed_ns = report.get("elapsed_ns")
     return SideFigures(

@@ -18,7 +18,8 @@ What is scaled
       CPU over H2, median over cycles after the warm-up;
       ``harness.mark_ms_per_mib``); it scales every ``mark_*`` entry;
     - the mutator: CPU per allocated object outside the GC (Go: the
-      process's user + system time less ``/cpu/classes/gc/total``; gcsim:
+      process's user + system time over the workload less
+      ``/cpu/classes/gc/total``'s change; gcsim:
       mutator, background sweeping and scavenging); it scales every other
       entry except the pauses (``stw_*``) and ``compute_ns_per_alloc``, the
       work the twin's loop does per object.
@@ -36,7 +37,6 @@ from typing import Any
 __all__ = ["SpeedFactors", "go_mutator_ns_per_alloc", "matched_overrides", "sim_cpu_ns_per_alloc",
            "speed_factors"]
 
-GC_TOTAL_METRIC = "/cpu/classes/gc/total:cpu-seconds"
 #: Entries left as measured: the pauses (their cost is mostly waiting for Ps).
 UNSCALED_PREFIXES = ("stw_",)
 MARK_PREFIX = "mark_"
@@ -64,13 +64,22 @@ class SpeedFactors:
 
 
 def go_mutator_ns_per_alloc(report: dict[str, Any]) -> float | None:
-    """A Go run's CPU per allocated object outside the GC, ns; None if not reported."""
+    """A Go run's CPU per allocated object outside the GC over its workload, ns; None
+    if not reported. Without goreport's start snapshot the process's whole CPU is
+    taken, startup included."""
+    from gcsim.validate.compare import GC_TOTAL_METRIC, run_delta
+
     cpu = report.get("cpu_ns", -1)
     allocs = report.get("allocs") or 0
-    gc_s = report.get("metrics", {}).get(GC_TOTAL_METRIC)
-    if cpu is None or cpu <= 0 or allocs <= 0 or gc_s is None:
+    if cpu is None or cpu <= 0 or allocs <= 0:
         return None
-    return (cpu - gc_s * 1e9) / allocs
+    gc_s = run_delta(report, GC_TOTAL_METRIC)
+    cpu0 = report.get("cpu_ns_at_start", -1)
+    if gc_s is None or cpu0 is None or cpu0 < 0:
+        gc_s, cpu0 = report.get("metrics", {}).get(GC_TOTAL_METRIC), 0
+        if gc_s is None:
+            return None
+    return (cpu - cpu0 - gc_s * 1e9) / allocs
 
 
 def sim_cpu_ns_per_alloc(result: Any) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from gcsim.goruntime.costs import COSTS
 from gcsim.metrics import summary as M
 from gcsim.metrics.gctrace import parse_gctrace
 from gcsim.run import simulate
+from gcsim.validate import compare as C
 from gcsim.validate import speedmatch as SM
 from gcsim.validate.harness import mark_ms_per_mib
 
@@ -54,11 +55,29 @@ def test_overrides_scale_mark_and_mutator_entries_and_leave_the_pauses() -> None
 
 def test_go_mutator_cpu_is_process_cpu_less_gc_per_object() -> None:
     rep = {"cpu_ns": 3_000_000_000, "allocs": 10_000_000,
-           "metrics": {SM.GC_TOTAL_METRIC: 1.0}}
+           "metrics": {C.GC_TOTAL_METRIC: 1.0}}
     assert SM.go_mutator_ns_per_alloc(rep) == pytest.approx(200.0)
     assert SM.go_mutator_ns_per_alloc({**rep, "cpu_ns": -1}) is None  # not measured
     assert SM.go_mutator_ns_per_alloc({**rep, "metrics": {}}) is None
     assert SM.go_mutator_ns_per_alloc({**rep, "allocs": 0}) is None
+    # With goreport's start snapshot: the workload alone, startup CPU and GC left out.
+    run = {**rep, "cpu_ns_at_start": 500_000_000,
+           "metrics_at_start": {C.GC_TOTAL_METRIC: 0.25}}
+    assert SM.go_mutator_ns_per_alloc(run) == pytest.approx((3e9 - 0.5e9 - 0.75e9) / 1e7)
+
+
+def test_go_gc_cpu_fraction_is_over_the_workload_when_its_start_is_known() -> None:
+    """(GC CPU less idle marking, as memstats.gc_cpu_fraction) over elapsed x GOMAXPROCS,
+    both from goreport.Start on; GCCPUFraction (from process start) otherwise."""
+    rep = {"elapsed_ns": 1_000_000_000, "gomaxprocs": 2,
+           "memstats": {"GCCPUFraction": 0.2},
+           "metrics": {C.GC_TOTAL_METRIC: 0.6, C.GC_IDLE_METRIC: 0.07},
+           "metrics_at_start": {C.GC_TOTAL_METRIC: 0.1, C.GC_IDLE_METRIC: 0.02}}
+    assert C.run_gc_cpu_fraction(rep) == pytest.approx((0.5 - 0.05) / 2)
+    assert C.go_side([], rep).gc_cpu_fraction == pytest.approx(0.225)
+    old = {**rep, "metrics_at_start": None}
+    assert C.run_gc_cpu_fraction(old) is None
+    assert C.go_side([], old).gc_cpu_fraction == 0.2
 
 
 def _speeds(result) -> tuple[float, float]:  # noqa: ANN001 - RunResult
@@ -77,7 +96,7 @@ def test_a_matched_run_marks_and_mutates_at_the_asked_speed() -> None:
     # A "Go" run 1.6x slower at marking and 1.3x slower outside the GC.
     n = base.counter("C_ALLOCS")
     report = {"cpu_ns": int(1.3 * mut0 * n + 7e9), "allocs": n,
-              "metrics": {SM.GC_TOTAL_METRIC: 7.0}}
+              "metrics": {C.GC_TOTAL_METRIC: 7.0}}
     slow = [[replace(ln, assist_cpu_ms=1.6 * ln.assist_cpu_ms,
                      background_cpu_ms=1.6 * ln.background_cpu_ms,
                      idle_cpu_ms=1.6 * ln.idle_cpu_ms) for ln in go_lines[0]]]

@@ -493,14 +493,13 @@ def test_match_speed_adds_rows_at_the_go_runs_speed(fake_go: Path, tmp_path: Pat
     """--match-speed: a second gcsim run with its costs scaled to the Go runs' speed
     (speedmatch.py), its rows beside the others without thresholds, the factors in the
     notes; the threshold verdicts stay on the unscaled run."""
-    from gcsim.validate import speedmatch as SM
     from gcsim.validate.harness import mark_ms_per_mib
 
     exe = tmp_path / "fake-go-program"
     exe.write_text(exe.read_text().replace(
         '"cpu_ns": 1,', '"cpu_ns": 30000000, "allocs": 150000,').replace(
         '"metrics": {"/gc/scan/globals:bytes": 200000}',
-        f'"metrics": {{"/gc/scan/globals:bytes": 200000, "{SM.GC_TOTAL_METRIC}": 0.006}}'))
+        f'"metrics": {{"/gc/scan/globals:bytes": 200000, "{C.GC_TOTAL_METRIC}": 0.006}}'))
     (fake_go / "thresholds.toml").write_text("[fake]\ngc_count = 0.5\n")
     out = tmp_path / "o"
     code = main(["validate", "fake", "--twins", str(fake_go), "--out", str(out), "--repeat", "1",

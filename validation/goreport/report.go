@@ -30,11 +30,32 @@ var metricNames = []string{
 	"/sched/gomaxprocs:threads",
 }
 
-// Print writes the report of a run that took elapsed with procs Ps and
-// allocated allocs objects, with extra's fields added, as one line on stdout.
-func Print(twin string, procs int, allocs int64, elapsed time.Duration, extra map[string]any) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+// atStart is the metrics snapshot Start took, nil before; cpuAtStart the
+// process CPU then.
+var (
+	atStart    map[string]any
+	cpuAtStart int64 = -1
+)
+
+// Start snapshots the metrics as the workload begins, so the report can give
+// figures over the workload alone (gcsim's run) and leave out what the program
+// did before it (timing its loop in a child, building its types and root
+// tables): GCCPUFraction counts from process start.
+func Start() {
+	atStart = readMetrics()
+	cpuAtStart = processCPU()
+}
+
+// processCPU is user + sys of the whole process, ns, or -1 if unknown.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return -1
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func readMetrics() map[string]any {
 	samples := make([]metrics.Sample, len(metricNames))
 	for i, n := range metricNames {
 		samples[i].Name = n
@@ -49,6 +70,15 @@ func Print(twin string, procs int, allocs int64, elapsed time.Duration, extra ma
 			m[s.Name] = s.Value.Float64()
 		}
 	}
+	return m
+}
+
+// Print writes the report of a run that took elapsed with procs Ps and
+// allocated allocs objects, with extra's fields added, as one line on stdout.
+func Print(twin string, procs int, allocs int64, elapsed time.Duration, extra map[string]any) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := readMetrics()
 	n := int(ms.NumGC)
 	if n > len(ms.PauseNs) {
 		n = len(ms.PauseNs)
@@ -59,20 +89,18 @@ func Print(twin string, procs int, allocs int64, elapsed time.Duration, extra ma
 	}
 	// Process CPU time: on a busy machine the program gets less than one CPU
 	// per P and every wall-clock figure (mark time, pauses) stretches.
-	var ru syscall.Rusage
-	cpuNs := int64(-1)
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		cpuNs = ru.Utime.Nano() + ru.Stime.Nano()
-	}
+	cpuNs := processCPU()
 	out := map[string]any{
-		"cpu_ns":     cpuNs, // user + sys of the whole process, -1 if unknown
-		"twin":       twin,
-		"go_version": runtime.Version(),
-		"gomaxprocs": procs,
-		"allocs":     allocs,
-		"elapsed_ns": elapsed.Nanoseconds(),
-		"pause_ns":   pauses, // per cycle, oldest first (the last 256 cycles)
-		"metrics":    m,
+		"cpu_ns":           cpuNs, // user + sys of the whole process, -1 if unknown
+		"twin":             twin,
+		"go_version":       runtime.Version(),
+		"gomaxprocs":       procs,
+		"allocs":           allocs,
+		"elapsed_ns":       elapsed.Nanoseconds(),
+		"pause_ns":         pauses, // per cycle, oldest first (the last 256 cycles)
+		"metrics":          m,
+		"metrics_at_start": atStart,    // null if the twin never called Start
+		"cpu_ns_at_start":  cpuAtStart, // -1 then
 		"memstats": map[string]any{
 			"Alloc": ms.Alloc, "TotalAlloc": ms.TotalAlloc, "Sys": ms.Sys,
 			"Mallocs": ms.Mallocs, "Frees": ms.Frees, "HeapAlloc": ms.HeapAlloc,

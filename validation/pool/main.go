@@ -324,6 +324,7 @@ func main() {
 		}
 		workers[g] = w
 	}
+	goreport.Start()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range workers {

@@ -530,6 +530,7 @@ func main() {
 		w.spinN = spinN
 	}
 
+	goreport.Start()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range workers {
