@@ -362,9 +362,8 @@ def _speed_matched(res: SettingResult, result: Any, sim: Any, gos: Sequence[Any]
     f = SM.speed_factors(result, sim.lines, [g.lines for g in gos],
                          [run.report for run in go_runs])
     if f is None:
-        res.notes.append("speed matching skipped: on one side no cycle after the warm-up "
-                         "marked 1 MiB or more (gctrace's whole MiB), or the Go report has no "
-                         "CPU time or GC CPU metric")
+        res.notes.append("speed matching skipped: a side has no unforced cycle after the "
+                         "warm-up, or the Go report has no CPU time or GC CPU metric")
         return
     scaled = SM.matched_overrides(result.config, f)
     cfg = load_config(twin.config_path, [*overrides, *scaled])

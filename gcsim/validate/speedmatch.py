@@ -14,9 +14,14 @@ What is scaled
     Two factors, each the median over the Go runs divided by gcsim's figure
     from its run with the table as given:
 
-    - marking: mark CPU per MiB marked (gctrace's assist + background + idle
-      CPU over H2, median over cycles after the warm-up;
-      ``harness.mark_ms_per_mib``); it scales every ``mark_*`` entry;
+    - marking: mark CPU per cycle (gctrace's assist + background + idle CPU,
+      median over the unforced cycles after the warm-up); it scales every
+      ``mark_*`` entry. Per cycle, not per MiB marked: the marked heap (H2)
+      includes what the mutator allocated black while marking, which costs
+      the mark nothing, and a side whose marks run longer allocates more of
+      it (the steady twin at GOGC=200, P=2: per MiB marked over-scaled gcsim's
+      marking by 1.28x). It assumes both sides mark the same live heap per
+      cycle, as twins with a fixed live set do after their warm-up;
     - the mutator: CPU per allocated object outside the GC (Go: the
       process's user + system time over the workload less
       ``/cpu/classes/gc/total``'s change; gcsim:
@@ -24,7 +29,8 @@ What is scaled
       entry except the pauses (``stw_*``) and ``compute_ns_per_alloc``, the
       work the twin's loop does per object.
 
-    Mark CPU and run time are then fitted, not predicted; the rows say so.
+    Mark CPU per cycle and run time are then fitted, not predicted; the notes
+    say so.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SpeedFactors", "go_mutator_ns_per_alloc", "matched_overrides", "sim_cpu_ns_per_alloc",
-           "speed_factors"]
+__all__ = ["SpeedFactors", "go_mutator_ns_per_alloc", "mark_cpu_ms_per_cycle",
+           "matched_overrides", "sim_cpu_ns_per_alloc", "speed_factors"]
 
 #: Entries left as measured: the pauses (their cost is mostly waiting for Ps).
 UNSCALED_PREFIXES = ("stw_",)
@@ -48,16 +54,16 @@ class SpeedFactors:
 
     mark: float
     mutator: float
-    go_mark_ms_per_mib: list[float]
-    sim_mark_ms_per_mib: float
+    go_mark_ms: list[float]
+    sim_mark_ms: float
     go_mutator_ns: list[float]
     sim_mutator_ns: float
 
     def note(self) -> str:
-        go_mark = ", ".join(f"{v:.3f}" for v in self.go_mark_ms_per_mib)
+        go_mark = ", ".join(f"{v:.2f}" for v in self.go_mark_ms)
         go_mut = ", ".join(f"{v:.1f}" for v in self.go_mutator_ns)
-        return (f"speed-matched rows: gcsim's mark_* costs x {self.mark:.3f} (mark CPU per MiB "
-                f"marked: Go {go_mark} ms, gcsim {self.sim_mark_ms_per_mib:.3f} ms) and its "
+        return (f"speed-matched rows: gcsim's mark_* costs x {self.mark:.3f} (mark CPU per "
+                f"cycle: Go {go_mark} ms, gcsim {self.sim_mark_ms:.2f} ms) and its "
                 f"mutator costs x {self.mutator:.3f} (CPU per object outside the GC: Go "
                 f"{go_mut} ns, gcsim {self.sim_mutator_ns:.1f} ns); their mark CPU and run "
                 f"time are fitted")
@@ -99,14 +105,22 @@ def sim_cpu_ns_per_alloc(result: Any) -> tuple[float, float]:
     return mutator_s * 1e9 / n, gc_s * 1e9 / n
 
 
+def mark_cpu_ms_per_cycle(lines: Sequence[Any]) -> float | None:
+    """Median mark CPU (assist + background + idle) over the unforced cycles after the
+    warm-up, ms; None without such cycles."""
+    from gcsim.validate.harness import MARK_SPEED_SKIP_CYCLES
+
+    vals = [ln.mark_cpu_ms for ln in lines
+            if ln.gc_number > MARK_SPEED_SKIP_CYCLES and not ln.forced]
+    return statistics.median(vals) if vals else None
+
+
 def speed_factors(result: Any, sim_lines: Sequence[Any], go_lines: Sequence[Sequence[Any]],
                   go_reports: Sequence[dict[str, Any]]) -> SpeedFactors | None:
     """The two factors, or None when a side lacks the figures (too few cycles, a Go
     report without CPU time or GC metrics)."""
-    from gcsim.validate.harness import mark_ms_per_mib
-
-    sim_mark = mark_ms_per_mib(sim_lines)
-    go_mark = [v for v in (mark_ms_per_mib(lines) for lines in go_lines) if v is not None]
+    sim_mark = mark_cpu_ms_per_cycle(sim_lines)
+    go_mark = [v for v in (mark_cpu_ms_per_cycle(lines) for lines in go_lines) if v is not None]
     sim_mut, _ = sim_cpu_ns_per_alloc(result)
     go_mut = [v for v in (go_mutator_ns_per_alloc(r) for r in go_reports) if v is not None]
     if not sim_mark or not go_mark or sim_mut <= 0 or not go_mut:

@@ -1,7 +1,7 @@
 """``gcsim validate --match-speed``'s arithmetic (gcsim/validate/speedmatch.py).
 
 The matched run must land at the speed the factors ask for: scaling every
-mark entry by k scales mark CPU per MiB marked by k, and scaling the mutator's
+mark entry by k scales mark CPU per cycle by k, and scaling the mutator's
 entries and compute by m scales its CPU per object by m, up to what the
 pacing moves (a few per cent here).
 """
@@ -19,7 +19,6 @@ from gcsim.metrics.gctrace import parse_gctrace
 from gcsim.run import simulate
 from gcsim.validate import compare as C
 from gcsim.validate import speedmatch as SM
-from gcsim.validate.harness import mark_ms_per_mib
 
 RAW = {
     "run": {"max_allocs": 300_000, "duration_s": "off", "final_gc": False},
@@ -83,7 +82,7 @@ def test_go_gc_cpu_fraction_is_over_the_workload_when_its_start_is_known() -> No
 def _speeds(result) -> tuple[float, float]:  # noqa: ANN001 - RunResult
     hz, P = result.config.run.clock_hz, result.config.run.gomaxprocs
     lines = parse_gctrace("\n".join(M.gctrace_lines(result.cycles, hz, P)))
-    mark = mark_ms_per_mib(lines)
+    mark = SM.mark_cpu_ms_per_cycle(lines)
     assert mark is not None
     return mark, SM.sim_cpu_ns_per_alloc(result)[0]
 

@@ -493,7 +493,7 @@ def test_match_speed_adds_rows_at_the_go_runs_speed(fake_go: Path, tmp_path: Pat
     """--match-speed: a second gcsim run with its costs scaled to the Go runs' speed
     (speedmatch.py), its rows beside the others without thresholds, the factors in the
     notes; the threshold verdicts stay on the unscaled run."""
-    from gcsim.validate.harness import mark_ms_per_mib
+    from gcsim.validate.speedmatch import mark_cpu_ms_per_cycle
 
     exe = tmp_path / "fake-go-program"
     exe.write_text(exe.read_text().replace(
@@ -513,11 +513,11 @@ def test_match_speed_adds_rows_at_the_go_runs_speed(fake_go: Path, tmp_path: Pat
     m = rows["matched_gc_count"]
     assert m["threshold"] == "" and m["status"] == "" and m["measured_median"] == "5.0"
     assert "matched_mark_cpu" in rows and "matched_heap_goal" in rows
-    # The factors: Go's cycle 4 marked 2.4 ms of CPU over 5 MiB; (30 - 6) ms of CPU
-    # outside the GC over 150,000 objects is 160 ns an object.
+    # The factors: Go's one unforced cycle after the warm-up (4) marked for 2.4 ms of
+    # CPU; (30 - 6) ms of CPU outside the GC over 150,000 objects is 160 ns an object.
     run = out / "runs" / "fake-gogc100-p1"
     sim_lines = parse_gctrace((run / "gcsim" / "gctrace.txt").read_text())
-    k_mark = (2.4 / 5) / mark_ms_per_mib(sim_lines)
+    k_mark = 2.4 / mark_cpu_ms_per_cycle(sim_lines)
     matched = load_config(run / "gcsim-matched" / "config.toml")
     plain = load_config(run / "gcsim" / "config.toml")
     assert matched.costs.ns("mark_object_ns") == pytest.approx(k_mark * plain.costs.ns(
