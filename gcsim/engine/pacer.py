@@ -186,7 +186,7 @@ GOGC_OFF_HEAP_GOAL = INT64_MAX  # stands for Go's ^uint64(0)
 NO_MEMORY_LIMIT = INT64_MAX  # GOMEMLIMIT unset (readGOMEMLIMIT: MaxInt64)
 LIMITER_CAPACITY_PER_PROC_NS = 1_000_000_000  # capacityPerProc (mgclimit.go)
 LIMITER_UPDATE_PERIOD_NS = 10_000_000  # gcCPULimiterUpdatePeriod (mgclimit.go)
-# gcAssistTimeSlack (mgc.go): a P's assist time past this updates the limiter (gcAssistAlloc1).
+# gcAssistTimeSlack (mgcpacer.go): a P's assist time past this updates the limiter (gcAssistAlloc1).
 LIMITER_ASSIST_SLACK_NS = 5_000
 _PAGE_BYTES = 8192  # pageSize (src/runtime/malloc.go)
 
