@@ -77,6 +77,7 @@ from gcsim.engine.state import (
     B_LAST_HEAP_INUSE_BYTES,
     B_LEFTOVER_SWEEP_CYCLES,
     B_STOP_WAIT_CYCLES,
+    C_ASSIST_PREEMPTS,
     C_BG_SCAN_CREDIT,
     C_CYC_ASSIST_CYCLES,
     C_CYC_BG_CYCLES,
@@ -134,6 +135,9 @@ from gcsim.engine.state import (
     C_SCAV_LIMIT_HEAP_BYTES,
     C_STACK_PAGES,
     C_STACK_SCAN_DONE,
+    C_STEP_ASSIST_PREEMPTED,
+    C_STEP_PREEMPT_AT_CYCLES,
+    C_STEP_START_CYCLES,
     C_SWEEP_DIST_MIN_TRIGGER,
     C_SWEEPGEN,
     C_TOTAL_ASSIST_CYCLES,
@@ -649,10 +653,20 @@ def mark_worker(st, wl, costs, p, budget_cycles, idle):
 def gc_assist(heap, gc, wl, rp, c, costs, fstate, p_assist_bytes, p, out_cost):
     """gcAssistAlloc for P ``p``'s goroutine, whose credit went negative.
 
+    The drain (gcDrainN) stops when sysmon preempts the goroutine
+    (``C_STEP_PREEMPT_AT_CYCLES``, set by the caller's step): Go's assist then
+    calls Gosched and retries, so the P's fractional worker can take that turn
+    and the limiter, updated after the assist, can turn assists off before the
+    retry. Here the rest of the step makes no assist (``C_STEP_ASSIST_PREEMPTED``),
+    the worker sees the preemption at the next quantum, and the goroutine's next
+    allocation retries with the debt it still has.
+
     Returns True if the goroutine must park (still in debt, no work left).
     """
     if c[C_LIMITER_ON] != 0:
         return False  # the CPU limiter turns assists off (gcAssistAlloc returns at once)
+    if c[C_STEP_ASSIST_PREEMPTED] == p + 1:
+        return False  # preempted in this step's assist: Gosched, the retry comes later
     if c[C_REVISE_PENDING] != 0:
         # The revise Go ran when heapLive last moved (gcController.update), applied
         # now, when its result is first read.
@@ -675,16 +689,25 @@ def gc_assist(heap, gc, wl, rp, c, costs, fstate, p_assist_bytes, p, out_cost):
         c[C_BG_SCAN_CREDIT] = 0
         p_assist_bytes[p] += 1 + int(bpw * credit)
         work -= credit
-    # 2. Do the rest of the work ourselves (gcDrainN).
+    # 2. Do the rest of the work ourselves (gcDrainN), until sysmon preempts the goroutine.
     before = out_cost[0]
+    budget = c[C_STEP_PREEMPT_AT_CYCLES] - (c[C_STEP_START_CYCLES] + before)
+    if budget <= 0:  # preempted before the assist began
+        c[C_STEP_ASSIST_PREEMPTED] = p + 1
+        c[C_ASSIST_PREEMPTS] += 1
+        return False
     w0 = scan_work_done(c)
-    drain_mark_work(heap, gc, wl, c, costs, np.inf, work, out_cost)
+    drain_mark_work(heap, gc, wl, c, costs, budget, work, out_cost)
     done = scan_work_done(c) - w0
     p_assist_bytes[p] += 1 + int(bpw * done)
     spent = int(out_cost[0] - before + 0.5)
     c[C_CYC_ASSIST_CYCLES] += spent
     c[C_TOTAL_ASSIST_CYCLES] += spent
     c[C_GC_CPU_CYCLES] += spent
+    if p_assist_bytes[p] < 0 and out_cost[0] - before >= budget and mark_work_left(c):
+        c[C_STEP_ASSIST_PREEMPTED] = p + 1
+        c[C_ASSIST_PREEMPTS] += 1
+        return False
     return p_assist_bytes[p] < 0 and not mark_work_left(c)
 
 

@@ -92,6 +92,9 @@ from gcsim.engine.state import (
     C_SCAV_ASSIST_CYCLES,
     C_SCAV_GOAL_BYTES,
     C_STACK_PAGES,
+    C_STEP_ASSIST_PREEMPTED,
+    C_STEP_PREEMPT_AT_CYCLES,
+    C_STEP_START_CYCLES,
     C_TRIGGER_BYTES,
     NO_GOAL_BYTES,
     PHASE_MARK,
@@ -250,6 +253,8 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
                 return status
         assist0 = c[C_CYC_ASSIST_CYCLES]
         parked = False
+        c[C_STEP_START_CYCLES] = p_time[p]
+        c[C_STEP_ASSIST_PREEMPTED] = 0
         scratch[0] = site
         scratch[1] = -1
         scratch[2] = -1
@@ -386,6 +391,19 @@ def _next_turn(sched_cycles, preempt_cycles):
     """
     first_tick = (sched_cycles + preempt_cycles - 1) // preempt_cycles * preempt_cycles
     return first_tick + preempt_cycles
+
+
+@kernel
+def _preempt_at(sched_cycles, now, preempt_cycles):
+    """When sysmon next preempts the goroutine on a P that last went through
+    schedule() at ``sched_cycles``: the first of its preemptions after ``now``
+    (``_next_turn``); never with ``preempt_cycles = 0``."""
+    if preempt_cycles <= 0:
+        return np.iinfo(np.int64).max
+    nxt = _next_turn(sched_cycles, preempt_cycles)
+    while nxt <= now:
+        nxt = _next_turn(nxt, preempt_cycles)
+    return nxt
 
 
 @kernel
@@ -578,6 +596,9 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 if st.p_time[p] < q_end:
                     idle_p_quantum(st, wl, rp, costs, p, q_end)
                 continue
+            if c[C_PHASE] == PHASE_MARK:
+                c[C_STEP_PREEMPT_AT_CYCLES] = _preempt_at(st.p_sched_cycles[p], st.p_time[p],
+                                                          rp.preempt_cycles)
             status = run_p_quantum(
                 heap, st.gc, wl, rp, tab, costs, st.pool, p, q_end, c, st.fstate,
                 st.p_assist_bytes,

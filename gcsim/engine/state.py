@@ -180,7 +180,14 @@ C_MARK_WORK_END_P = 92  # 1 + the P whose slice or assist ended at C_MARK_WORK_E
 C_MARK_FIXED_LEFT_CYCLES = 93  # the cycle's fixed mark CPU (mark_cycle) not yet charged
 C_MARK_FIXED_EXPECT_WORK = 94  # scan work (bytes) it is spread over: S_h + S_s + S_g at mark start
 C_BLACK_ALLOCS = 95  # slots allocated while marking (gcmarknewobject calls), since start
-N_COUNTERS = 96
+# The running step's start and when sysmon next preempts its goroutine (cycles), set by
+# run_p_quantum for gc_assist (gcDrainN stops on gp.preempt); 1 + the P whose goroutine
+# was preempted inside an assist in the running step, 0 none.
+C_STEP_START_CYCLES = 96
+C_STEP_PREEMPT_AT_CYCLES = 97
+C_STEP_ASSIST_PREEMPTED = 98
+C_ASSIST_PREEMPTS = 99  # assists cut short or put off by a sysmon preemption, since start
+N_COUNTERS = 100
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -278,6 +285,10 @@ COUNTER_NAMES = (
     "C_MARK_FIXED_LEFT_CYCLES",
     "C_MARK_FIXED_EXPECT_WORK",
     "C_BLACK_ALLOCS",
+    "C_STEP_START_CYCLES",
+    "C_STEP_PREEMPT_AT_CYCLES",
+    "C_STEP_ASSIST_PREEMPTED",
+    "C_ASSIST_PREEMPTS",
 )
 
 # float64 pacer state (index with F_*)
