@@ -289,16 +289,42 @@ func split(d []int64, ev []bool) (evt, norm []int64) {
 	return evt, norm
 }
 
-func quantile(x []int64, q float64) float64 {
+func quantile[T int64 | float64](x []T, q float64) float64 {
 	if len(x) == 0 {
 		return 0
 	}
-	s := append([]int64(nil), x...)
+	s := append([]T(nil), x...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return float64(s[int(q*float64(len(s)-1))])
 }
 
-func median(x []int64) float64 { return quantile(x, 0.5) }
+func median[T int64 | float64](x []T) float64 { return quantile(x, 0.5) }
+
+// timeFaultFree times f by this thread's CPU; ok is false if the process took a
+// page fault meanwhile (one fault costs more than a chunk of allocations).
+func timeFaultFree(f func()) (ns int64, ok bool) {
+	f0 := minorFaults()
+	t0 := threadCPU()
+	f()
+	ns = threadCPU() - t0
+	return ns, minorFaults() == f0
+}
+
+// faultFreeWindow times chunks until n of them took no page fault; it fails
+// after 100 n tries. dropped counts the chunks left out.
+func faultFreeWindow(n int, chunk func() (int64, bool), what string) (w []int64, dropped int) {
+	for tries := 0; len(w) < n; tries++ {
+		if tries > 100*n {
+			fail("%s: no chunk without a page fault in %d tries", what, 100*n)
+		}
+		if t, ok := chunk(); ok {
+			w = append(w, t)
+		} else {
+			dropped++
+		}
+	}
+	return w, dropped
+}
 
 // trimmedMean drops the top `frac` of the samples (preemptions) and averages.
 func trimmedMean(x []int64, frac float64) float64 {

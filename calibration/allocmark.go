@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -47,13 +48,11 @@ func runAllocMark(o options, common map[string]any) {
 		// store's write barrier is on while marking (write_barrier_ns).
 		var addrs uintptr
 		timeChunk := func() (int64, bool) {
-			f0 := minorFaults()
-			t0 := threadCPU()
-			for i := 0; i < chunk; i++ {
-				addrs += uintptr(c.one())
-			}
-			t := threadCPU() - t0
-			return t, minorFaults() == f0
+			return timeFaultFree(func() {
+				for i := 0; i < chunk; i++ {
+					addrs += uintptr(c.one())
+				}
+			})
 		}
 		start := make(chan struct{})
 		stopped := make(chan struct{})
@@ -71,15 +70,8 @@ func runAllocMark(o options, common map[string]any) {
 		onChunks := 0
 		deadline := time.Now().Add(60 * time.Second)
 		for p := 0; p < pairs; p++ {
-			var w []int64
-			for tries := 0; len(w) < window; tries++ {
-				if tries > 100*window {
-					fail("allocmark: no off-chunk of %s/%d without a page fault", o.kind, size)
-				}
-				if t, ok := timeChunk(); ok {
-					w = append(w, t)
-				}
-			}
+			w, _ := faultFreeWindow(window, timeChunk,
+				fmt.Sprintf("allocmark: off-chunks of %s/%d", o.kind, size))
 			sink = nil
 			runtime.GC()
 			offMed := median(w)

@@ -67,22 +67,10 @@ func runCorun(o options, common map[string]any) {
 	}
 	runtime.GC()
 
-	timeWindow := func() (w []int64, dropped int) {
-		for tries := 0; len(w) < window; tries++ {
-			if tries > 100*window {
-				fail("corun: no chunk without a page fault in 500 tries")
-			}
-			f0 := minorFaults()
-			t0 := threadCPU()
-			c.steps(chunk)
-			t := threadCPU() - t0
-			if minorFaults() == f0 {
-				w = append(w, t)
-			} else {
-				dropped++
-			}
-		}
-		return w, dropped
+	timeWindow := func() ([]int64, int) {
+		return faultFreeWindow(window, func() (int64, bool) {
+			return timeFaultFree(func() { c.steps(chunk) })
+		}, "corun")
 	}
 	var alone, corun, extra []int64
 	var fracs []float64
@@ -109,7 +97,7 @@ func runCorun(o options, common map[string]any) {
 	close(start)
 	emit(record(common, "ring", o.n, "chunk", chunk, "window", window,
 		"alone_median_ns", median(alone)/chunk, "corun_median_ns", median(corun)/chunk,
-		"extra_ns", median(extra)/chunk, "extra_frac", medianF(fracs),
+		"extra_ns", median(extra)/chunk, "extra_frac", median(fracs),
 		"extra_windows_ns", extra, "alone_n", len(alone), "corun_n", len(corun),
 		"dropped_chunks", dropped, "helper_steps", helperSteps))
 }
@@ -141,13 +129,4 @@ func (c *churn) steps(n int) {
 		b2[0] = byte(k)
 		c.sum += uintptr(unsafe.Pointer(b1)) ^ uintptr(unsafe.Pointer(b2))
 	}
-}
-
-// medianF is median over float64s (to 1e-6).
-func medianF(x []float64) float64 {
-	y := make([]int64, len(x))
-	for i, v := range x {
-		y[i] = int64(v * 1e6)
-	}
-	return median(y) / 1e6
 }

@@ -388,12 +388,23 @@ MARK_SPEED_NOTE_RATIO = 1.15
 MARK_SPEED_SKIP_CYCLES = 3  # warm-up cycles left out
 
 
+def _marks_after_warmup(lines: Sequence[Any]) -> list[Any]:
+    """The unforced cycles after the first ``MARK_SPEED_SKIP_CYCLES``."""
+    return [ln for ln in lines if ln.gc_number > MARK_SPEED_SKIP_CYCLES and not ln.forced]
+
+
 def mark_ms_per_mib(lines: Sequence[Any]) -> float | None:
     """Median over cycles after the warm-up of mark CPU (gctrace's assist +
     background + idle) per MiB marked (H2), ms; None without such cycles."""
     vals = [ln.mark_cpu_ms / ln.heap_live_mb
-            for ln in lines if ln.gc_number > MARK_SPEED_SKIP_CYCLES and ln.heap_live_mb > 0
-            and not ln.forced]
+            for ln in _marks_after_warmup(lines) if ln.heap_live_mb > 0]
+    return statistics.median(vals) if vals else None
+
+
+def mark_cpu_ms_per_cycle(lines: Sequence[Any]) -> float | None:
+    """Median mark CPU (assist + background + idle) over the unforced cycles after the
+    warm-up, ms; None without such cycles (``--match-speed``'s marking speed)."""
+    vals = [ln.mark_cpu_ms for ln in _marks_after_warmup(lines)]
     return statistics.median(vals) if vals else None
 
 

@@ -40,8 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SpeedFactors", "go_mutator_ns_per_alloc", "mark_cpu_ms_per_cycle",
-           "matched_overrides", "sim_cpu_ns_per_alloc", "speed_factors"]
+__all__ = ["SpeedFactors", "go_mutator_ns_per_alloc", "matched_overrides",
+           "sim_cpu_ns_per_alloc", "speed_factors"]
 
 #: Entries left as measured: the pauses (their cost is mostly waiting for Ps).
 UNSCALED_PREFIXES = ("stw_",)
@@ -105,20 +105,12 @@ def sim_cpu_ns_per_alloc(result: Any) -> tuple[float, float]:
     return mutator_s * 1e9 / n, gc_s * 1e9 / n
 
 
-def mark_cpu_ms_per_cycle(lines: Sequence[Any]) -> float | None:
-    """Median mark CPU (assist + background + idle) over the unforced cycles after the
-    warm-up, ms; None without such cycles."""
-    from gcsim.validate.harness import MARK_SPEED_SKIP_CYCLES
-
-    vals = [ln.mark_cpu_ms for ln in lines
-            if ln.gc_number > MARK_SPEED_SKIP_CYCLES and not ln.forced]
-    return statistics.median(vals) if vals else None
-
-
 def speed_factors(result: Any, sim_lines: Sequence[Any], go_lines: Sequence[Sequence[Any]],
                   go_reports: Sequence[dict[str, Any]]) -> SpeedFactors | None:
     """The two factors, or None when a side lacks the figures (too few cycles, a Go
     report without CPU time or GC metrics)."""
+    from gcsim.validate.harness import mark_cpu_ms_per_cycle
+
     sim_mark = mark_cpu_ms_per_cycle(sim_lines)
     go_mark = [v for v in (mark_cpu_ms_per_cycle(lines) for lines in go_lines) if v is not None]
     sim_mut, _ = sim_cpu_ns_per_alloc(result)

@@ -19,6 +19,7 @@ from gcsim.metrics.gctrace import parse_gctrace
 from gcsim.run import simulate
 from gcsim.validate import compare as C
 from gcsim.validate import speedmatch as SM
+from gcsim.validate.harness import mark_cpu_ms_per_cycle
 
 RAW = {
     "run": {"max_allocs": 300_000, "duration_s": "off", "final_gc": False},
@@ -82,7 +83,7 @@ def test_go_gc_cpu_fraction_is_over_the_workload_when_its_start_is_known() -> No
 def _speeds(result) -> tuple[float, float]:  # noqa: ANN001 - RunResult
     hz, P = result.config.run.clock_hz, result.config.run.gomaxprocs
     lines = parse_gctrace("\n".join(M.gctrace_lines(result.cycles, hz, P)))
-    mark = SM.mark_cpu_ms_per_cycle(lines)
+    mark = mark_cpu_ms_per_cycle(lines)
     assert mark is not None
     return mark, SM.sim_cpu_ns_per_alloc(result)[0]
 

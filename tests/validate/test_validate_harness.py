@@ -493,7 +493,7 @@ def test_match_speed_adds_rows_at_the_go_runs_speed(fake_go: Path, tmp_path: Pat
     """--match-speed: a second gcsim run with its costs scaled to the Go runs' speed
     (speedmatch.py), its rows beside the others without thresholds, the factors in the
     notes; the threshold verdicts stay on the unscaled run."""
-    from gcsim.validate.speedmatch import mark_cpu_ms_per_cycle
+    from gcsim.validate.harness import mark_cpu_ms_per_cycle
 
     exe = tmp_path / "fake-go-program"
     exe.write_text(exe.read_text().replace(
