@@ -150,6 +150,10 @@ def add_validate_parser(sub: Any) -> argparse.ArgumentParser:
     v.add_argument("--costs", metavar="FILE",
                    help="cost table for gcsim's side (a TOML file with a [costs] table, as "
                         "`gcsim calibrate` writes); default: the shipped table")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a dotted config key on both sides, e.g. "
+                        "run.max_allocs=30000000 (repeatable; the Go twin gets the "
+                        "parameters derived from the overridden config)")
     v.add_argument("--no-speed-probe", action="store_true",
                    help="skip the reference-graph mark probe around the Go runs "
                         "(the ref_mark row: the machine's marking speed vs the cost table)")
@@ -173,7 +177,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         thresholds_path=Path(args.thresholds) if args.thresholds else None,
         plots=not args.no_plots, costs_path=Path(args.costs) if args.costs else None,
         speed_probe=not args.no_speed_probe, match_speed=args.match_speed,
-        log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        overrides=args.overrides, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(f"results: {outcome.out_dir}")
     print(format_table(outcome, markdown=False))
     if args.readme:
@@ -205,6 +209,7 @@ def validate(
     costs_path: Path | None = None,
     speed_probe: bool = False,
     match_speed: bool = False,
+    overrides: Sequence[str] = (),
     log: Callable[[str], None] = lambda msg: None,
 ) -> Outcome:
     """Run the twins and write the report; see the module docstring.
@@ -214,7 +219,10 @@ def validate(
     the reference graph before each Go run and after the last
     (``speedprobe.py``) and adds the ``ref_mark`` row. ``match_speed`` runs
     gcsim a second time at the speed the Go runs showed (``speedmatch.py``)
-    and adds its rows beside the others, without thresholds.
+    and adds its rows beside the others, without thresholds. ``overrides``
+    (``--set`` syntax) apply to every twin's config, and so to the parameters
+    its Go program gets; a GOGC or GOMAXPROCS given here is replaced by the
+    setting's own.
 
     Raises
     ------
@@ -239,11 +247,11 @@ def validate(
         raise ValidationError(f"unknown twin(s) {', '.join(unknown) or '(none found)'}; "
                               f"twins in {root}: {', '.join(available) or 'none'}")
     limits = C.load_thresholds(thresholds_path or root / "thresholds.toml")
-    extra = []
+    extra = list(overrides)
     if costs_path is not None:
         if not costs_path.is_file():
             raise ValidationError(f"--costs {costs_path}: no such file")
-        extra = [f"costs.from_file={costs_path.resolve()}"]
+        extra.append(f"costs.from_file={costs_path.resolve()}")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     results: list[SettingResult] = []
@@ -267,7 +275,7 @@ def validate(
                                            limits.get(name, {}), plots, log, extra, probe,
                                            match_speed)
                 results.append(res)
-    header = _header(go, go_version, commit, repeat, costs_path)
+    header = _header(go, go_version, commit, repeat, costs_path, overrides)
     outcome = Outcome(results, out_dir, header)
     _write_text_atomic(out_dir / "validation.csv", format_csv(outcome))
     _write_text_atomic(out_dir / "validation.md", format_markdown(outcome))
@@ -300,8 +308,8 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     tag = f"{twin.name}-gogc{'off' if gogc is None else gogc}-p{P}"
     run_dir = out_dir / "runs" / tag
     run_dir.mkdir(parents=True, exist_ok=True)
-    overrides = [f"runtime.gogc={'off' if gogc is None else gogc}", f"run.gomaxprocs={P}",
-                 *extra]
+    overrides = [*extra, f"runtime.gogc={'off' if gogc is None else gogc}",
+                 f"run.gomaxprocs={P}"]
     cfg = load_config(twin.config_path, overrides)
     params = T.twin_params(cfg, twin.name)
     params_path = run_dir / "params.json"
@@ -482,10 +490,11 @@ def _load() -> str:
 
 
 def _header(go: Path, go_version: str, commit: str | None, repeat: int,
-            costs_path: Path | None = None) -> dict[str, str]:
+            costs_path: Path | None = None, overrides: Sequence[str] = ()) -> dict[str, str]:
     import gcsim
 
     return {
+        **({"overrides": " ".join(overrides)} if overrides else {}),
         "costs": str(costs_path) if costs_path else "the shipped table (goruntime/costs.py)",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "go": f"{go_version} ({go})",
@@ -590,6 +599,7 @@ def format_markdown(outcome: Outcome) -> str:
         f"- machine: {h['machine']}",
         f"- load average when the run ended: {h['load']}",
         f"- gcsim: {h['gcsim']}; cost table: {h['costs']}",
+        *([f"- config overrides (both sides): {h['overrides']}"] if "overrides" in h else []),
         f"- Go runs per setting: {h['repeats']}; error = (gcsim - Go median) / Go median "
         "(heap goal: median of per-cycle errors over cycles matched by number)",
         "",

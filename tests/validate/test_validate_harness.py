@@ -433,6 +433,28 @@ def test_speed_probe_row_and_cost_file(fake_go: Path, tmp_path: Path,
     assert "mark_object_ns = 9.5" in dumped
 
 
+def test_set_overrides_reach_both_sides(fake_go: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str],
+                                       warm_engine: None) -> None:
+    """--set changes the config of both sides: gcsim's run and the Go twin's parameters;
+    the setting's own GOGC wins over a --set one, and the header records the overrides."""
+    out = tmp_path / "o"
+    code = main(["validate", "fake", "--twins", str(fake_go), "--out", str(out), "--repeat",
+                 "1", "--no-plots", "--no-speed-probe", "--gogc", "200",
+                 "--set", "workload.compute_ns_per_alloc=40", "--set", "runtime.gogc=50"])
+    assert code == 0, capsys.readouterr().err
+    run = out / "runs" / "fake-gogc200-p1"
+    assert json.loads((run / "params.json").read_text())["compute_ns_per_alloc"] == 40.0
+    dumped = load_config(run / "gcsim" / "config.toml")
+    assert dumped.workload.compute_ns_per_alloc == 40.0 and dumped.runtime.gogc == 200
+    md = (out / "validation.md").read_text()
+    assert ("- config overrides (both sides): workload.compute_ns_per_alloc=40 "
+            "runtime.gogc=50") in md
+    assert main(["validate", "fake", "--twins", str(fake_go), "--no-speed-probe",
+                 "--set", "run.nosuch=1"]) == 2
+    assert "run.nosuch" in capsys.readouterr().err
+
+
 def test_a_missing_cost_file_is_refused(fake_go: Path, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "fake", "--twins", str(fake_go), "--no-speed-probe",
