@@ -305,13 +305,15 @@ def _test_trigger(c):
 
 @hot_kernel
 def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_class,
-               tiny_slot, tiny_offset, c, costs, p, size_bytes, ptr_words, out_cost):
+               tiny_slot, tiny_offset, scan_alloc, c, costs, p, size_bytes, ptr_words, out_cost):
     """mallocgc's fast path for P ``p``: returns ``(slot, need)``.
 
     ``slot >= 0``: allocated (a tiny block's slot for tiny requests). Else
     ``need`` says what the caller must do before trying again: a span class
     whose mcache span is full (call ``refill``), or ``NEED_LARGE`` (call
-    ``large_alloc``). Cycles spent go to ``out_cost[0]``.
+    ``large_alloc``). Cycles spent go to ``out_cost[0]``. A scannable
+    object's scan size goes to the P's ``scan_alloc`` (mcache.scanAlloc),
+    which reaches heapScan only at the P's next refill.
     """
     noscan = ptr_words == 0
     if noscan and size_bytes < TINY_SIZE_BYTES:
@@ -362,13 +364,13 @@ def try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words, alloc_by_cl
         out_cost[0] += base + (costs.alloc_scan_per_byte - zero
                                + zero * spans[s]["needzero"]) * slot_bytes
     slot_ptr_words[slot] = ptr_words
-    if not noscan and c[C_PHASE] == PHASE_OFF:
-        # heapScan grows by the scan size (heapSetType*): up to the last pointer
-        # word without a malloc header, the whole slot with one.
+    if not noscan:
+        # The scan size (heapSetType*): up to the last pointer word without a
+        # malloc header, the whole slot with one.
         if slot_bytes <= MIN_SIZE_FOR_MALLOC_HEADER_BYTES:
-            c[C_HEAP_SCAN_BYTES] += ptr_words * 8
+            scan_alloc[p] += ptr_words * 8
         else:
-            c[C_HEAP_SCAN_BYTES] += slot_bytes
+            scan_alloc[p] += slot_bytes
     return slot, 0
 
 
@@ -404,6 +406,9 @@ def flush_mcache(heap, c, p):
         heap.mcache[p, spc] = -1
     heap.tiny_slot[p] = -1
     heap.tiny_offset[p] = 0
+    # Mark termination has just set heapScan to the cycle's scan work and dropped
+    # every P's scanAlloc (gcMarkTermination, before the mcaches are flushed).
+    heap.scan_alloc[p] = 0
 
 
 @kernel
@@ -411,7 +416,14 @@ def refill(heap, c, tab, costs, p, spanclass, out_cost):
     """mcache.refill: return the full span, cache one with a free slot, update heapLive.
 
     Refill counts the new span as if it will be filled completely (the
-    runtime's deliberate overestimate), then tests the GC trigger.
+    runtime's deliberate overestimate), then tests the GC trigger. It also
+    flushes the P's scanAlloc into heapScan, which takes it only outside a
+    mark (gcController.update: heapScan is fixed while marking); either way
+    the P's count restarts. So heapScan at a cycle's start lacks what each P
+    allocated since its last refill: after a large scannable allocation (a
+    big root table at start-up) that can be most of it, and the first
+    cycle's assists then stop as soon as its work passes that small bound
+    (revise: work > maxScanWork).
     """
     spans = heap.spans
     s = heap.mcache[p, spanclass]
@@ -424,6 +436,9 @@ def refill(heap, c, tab, costs, p, spanclass, out_cost):
     heap.mcache[p, spanclass] = s
     used = spans[s]["alloc_count"] * spans[s]["elemsize"]
     c[C_HEAP_LIVE_BYTES] += spans[s]["npages"] * PAGE_BYTES - used
+    if c[C_PHASE] == PHASE_OFF:
+        c[C_HEAP_SCAN_BYTES] += heap.scan_alloc[p]
+    heap.scan_alloc[p] = 0
     _test_trigger(c)
 
 
@@ -454,8 +469,10 @@ def _cache_span(heap, c, tab, costs, spanclass, out_cost):
 
 
 @kernel
-def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
-    """mallocgcLarge: a span of its own, heapLive += its pages, trigger test."""
+def large_alloc(heap, c, tab, costs, p, size_bytes, ptr_words, out_cost):
+    """mallocgcLarge on P ``p``: a span of its own, heapLive += its pages, trigger
+    test; a scannable object's span goes to the P's scanAlloc (heapSetTypeLarge),
+    not yet to heapScan (mcache.allocLarge updates heapLive alone)."""
     noscan = ptr_words == 0
     slot_bytes = ((size_bytes + PAGE_BYTES - 1) // PAGE_BYTES) * PAGE_BYTES
     npages = slot_bytes // PAGE_BYTES
@@ -469,8 +486,8 @@ def large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost):
     slot = take_slot(heap.spans, heap.slot_alloc, heap.slot_mark, heap.alloc_by_class, c, costs,
                      s, out_cost)
     heap.slot_ptr_words[slot] = ptr_words
-    if not noscan and c[C_PHASE] == PHASE_OFF:
-        c[C_HEAP_SCAN_BYTES] += slot_bytes
+    if not noscan:
+        heap.scan_alloc[p] += slot_bytes
     _test_trigger(c)
     return slot
 
@@ -485,11 +502,12 @@ def mallocgc(heap, c, tab, costs, p, size_bytes, ptr_words, out_cost):
     while True:
         slot, need = try_malloc(heap.spans, heap.mcache, heap.slot_alloc, heap.slot_mark,
                                 heap.slot_ptr_words, heap.alloc_by_class, heap.tiny_slot,
-                                heap.tiny_offset, c, costs, p, size_bytes, ptr_words, out_cost)
+                                heap.tiny_offset, heap.scan_alloc, c, costs, p, size_bytes,
+                                ptr_words, out_cost)
         if slot >= 0:
             return slot
         if need == NEED_LARGE:
-            return large_alloc(heap, c, tab, costs, size_bytes, ptr_words, out_cost)
+            return large_alloc(heap, c, tab, costs, p, size_bytes, ptr_words, out_cost)
         refill(heap, c, tab, costs, p, need, out_cost)
 
 

@@ -285,16 +285,17 @@ def run_p_quantum(heap, gc, wl, rp, tab, costs, pool, p, q_end, c, fstate, p_ass
                     return status
                 continue
             slot, need = try_malloc(spans, mcache, slot_alloc, slot_mark, slot_ptr_words,
-                                    alloc_by_class, tiny_slot, tiny_offset, c, costs, p, size,
-                                    pw, out_cost)
+                                    alloc_by_class, tiny_slot, tiny_offset, heap.scan_alloc, c,
+                                    costs, p, size, pw, out_cost)
             while slot < 0:
                 if need == NEED_LARGE:
-                    slot = large_alloc(heap, c, tab, costs, size, pw, out_cost)
+                    slot = large_alloc(heap, c, tab, costs, p, size, pw, out_cost)
                 else:
                     refill(heap, c, tab, costs, p, need, out_cost)
                     slot, need = try_malloc(spans, mcache, slot_alloc, slot_mark,
                                             slot_ptr_words, alloc_by_class, tiny_slot,
-                                            tiny_offset, c, costs, p, size, pw, out_cost)
+                                            tiny_offset, heap.scan_alloc, c, costs, p, size, pw,
+                                            out_cost)
             slot_site[slot] = s
             c[C_ALLOCS] += 1
             if c[C_PHASE] == PHASE_MARK and assists:

@@ -377,6 +377,7 @@ class Heap(NamedTuple):
     mcache: np.ndarray  # int64[gomaxprocs, NUM_SPAN_CLASSES]: cached span record, -1
     tiny_slot: np.ndarray  # int64[gomaxprocs]: the P's current tiny block, -1
     tiny_offset: np.ndarray  # int64[gomaxprocs]: bytes used in it
+    scan_alloc: np.ndarray  # int64[gomaxprocs]: mcache.scanAlloc (scan bytes not in heapScan)
     alloc_by_class: np.ndarray  # int64[NUM_SIZE_CLASSES]: slot allocations (BySize Mallocs)
     free_by_class: np.ndarray  # int64[NUM_SIZE_CLASSES]: slot frees (BySize Frees)
     sweep_pages_per_byte: np.ndarray  # float64[1]: proportional sweep ratio (0 = done)
@@ -620,6 +621,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         mcache=np.full((gomaxprocs, NUM_SPAN_CLASSES), -1, dtype=np.int64),
         tiny_slot=np.full(gomaxprocs, -1, dtype=np.int64),
         tiny_offset=np.zeros(gomaxprocs, dtype=np.int64),
+        scan_alloc=np.zeros(gomaxprocs, dtype=np.int64),
         alloc_by_class=np.zeros(NUM_SIZE_CLASSES, dtype=np.int64),
         free_by_class=np.zeros(NUM_SIZE_CLASSES, dtype=np.int64),
         sweep_pages_per_byte=np.zeros(1, dtype=np.float64),
