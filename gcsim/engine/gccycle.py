@@ -77,6 +77,7 @@ from gcsim.engine.state import (
     B_LAST_HEAP_INUSE_BYTES,
     B_LEFTOVER_SWEEP_CYCLES,
     B_STOP_WAIT_CYCLES,
+    C_ALLOCS,
     C_ASSIST_PREEMPTS,
     C_BG_SCAN_CREDIT,
     C_CYC_ASSIST_CYCLES,
@@ -592,6 +593,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     rec[row]["trigger_ratio"] = st.fstate[F_TRIGGER_RATIO] if rp.pacer == PACER_GO15 else 0.0
     rec[row]["limiter_on"] = c[C_CYC_LIMITER_ON]
     rec[row]["stack_inuse_end_bytes"] = c[C_STACK_PAGES] * PAGE_BYTES_
+    rec[row]["allocs_end_objects"] = c[C_ALLOCS]
     c[C_N_CYCLE_RECORDS] = row + 1
 
 

@@ -334,6 +334,7 @@ CYCLE_DTYPE = np.dtype(
         ("trigger_ratio", np.float64),  # go1.5 pacer's h_T for the next cycle (0 with go1.18)
         ("limiter_on", np.int64),  # the GC CPU limiter was on during the cycle
         ("stack_inuse_end_bytes", np.int64),  # StackInuse after freeStackSpans (stacks.py)
+        ("allocs_end_objects", np.int64),  # objects allocated since the start, at mark termination
     ]
 )
 

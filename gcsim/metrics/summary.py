@@ -140,6 +140,7 @@ def cycle_table(cyc: np.ndarray, clock_hz: float, gomaxprocs: int) -> dict[str, 
         "trigger_ratio": cyc["trigger_ratio"],
         "limiter_on": cyc["limiter_on"],
         "stack_inuse_end_bytes": cyc["stack_inuse_end_bytes"],
+        "allocs_end_objects": cyc["allocs_end_objects"],
     }
 
 

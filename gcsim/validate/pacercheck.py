@@ -6,7 +6,8 @@ instead: with ``trace_pacer`` in its parameters (``validation/program``),
 goroutine 0 reads runtime/metrics every 4096 allocation steps and keeps, for
 each cycle it sees end, ``/gc/heap/live:bytes`` (heapMarked),
 ``/gc/heap/goal:bytes`` (the goal that cycle committed),
-``/gc/scan/stack:bytes`` (lastStackScan) and ``/gc/scan/globals:bytes``.
+``/gc/scan/stack:bytes`` (lastStackScan), ``/gc/scan/globals:bytes`` and
+``/gc/heap/allocs:objects`` (where in the run the cycle ended).
 
 Two checks, both at "the same marked heap":
 
@@ -31,10 +32,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GoalCheck", "MATCH_FRAC", "check_goals", "go_pacer_rows", "pacer_goal"]
+__all__ = ["GoalCheck", "MATCH_FRAC", "check_goals", "go_cycles_after", "go_pacer_rows",
+           "pacer_goal", "sim_cycles_after"]
 
 #: Two cycles have "the same marked heap" when they differ by at most this.
 MATCH_FRAC = 0.01
+#: Values per row of the program's ``pacer`` report (its pacerNames).
+N_PACER_COLUMNS = 6
 
 
 def go_pacer_rows(report: dict[str, Any]) -> np.ndarray:
@@ -42,12 +46,14 @@ def go_pacer_rows(report: dict[str, Any]) -> np.ndarray:
 
     Returns
     -------
-    ndarray of int64, shape (n, 5)
+    ndarray of int64, shape (n, 6)
         ``[gc_number, heap_marked_bytes, next_goal_bytes, stack_scan_bytes,
-        globals_scan_bytes]`` for the cycles seen end one at a time (a read
-        that skipped a cycle is dropped: its marked heap is the later one's).
+        globals_scan_bytes, allocs_objects]`` for the cycles seen end one at a
+        time (a read that skipped a cycle is dropped: its marked heap is the
+        later one's); ``allocs_objects`` is the heap objects allocated when
+        the end was seen.
     """
-    raw = np.asarray(report.get("pacer") or [], dtype=np.int64).reshape(-1, 5)
+    raw = np.asarray(report.get("pacer") or [], dtype=np.int64).reshape(-1, N_PACER_COLUMNS)
     if raw.shape[0] == 0:
         return raw
     keep = np.ones(raw.shape[0], dtype=bool)
@@ -99,13 +105,14 @@ def check_goals(gogc: int, go_rows: np.ndarray, sim_cycles: np.ndarray) -> GoalC
     ----------
     gogc : int
         The setting's GOGC (not off).
-    go_rows : ndarray, shape (n, 5)
+    go_rows : ndarray, shape (n, 6)
         From :func:`go_pacer_rows`.
     sim_cycles : CYCLE_DTYPE[n]
         gcsim's cycle records (``RunResult.cycles``); forced cycles are skipped.
     """
     pred = np.array(
-        [pacer_goal(int(m), int(s), int(g), gogc) for _, m, _, s, g in go_rows], dtype=np.float64
+        [pacer_goal(int(m), int(s), int(g), gogc) for _, m, _, s, g, _ in go_rows],
+        dtype=np.float64
     )
     go_goal = go_rows[:, 2].astype(np.float64)
     formula = (pred - go_goal) / go_goal if go_goal.size else np.zeros(0)
@@ -133,3 +140,21 @@ def check_goals(gogc: int, go_rows: np.ndarray, sim_cycles: np.ndarray) -> GoalC
         note,
         pairs,
     )
+
+
+def go_cycles_after(report: dict[str, Any], n_cycles: int, allocs_objects: int) -> int:
+    """How many of a Go run's ``n_cycles`` ended after its first ``allocs_objects``
+    heap objects: all less the cycles the last read before that point had seen
+    end (every read counts here, also one that skipped a cycle). A read comes at
+    most 4096 steps after a cycle's end, so a cycle ending just before the point
+    can count as after it (one cycle, rarely)."""
+    raw = np.asarray(report.get("pacer") or [], dtype=np.int64).reshape(-1, N_PACER_COLUMNS)
+    before = raw[raw[:, 5] < allocs_objects, 0]
+    return n_cycles - int(before.max(initial=0))
+
+
+def sim_cycles_after(sim_cycles: np.ndarray, allocs_objects: int) -> int:
+    """How many of gcsim's unforced cycles ended after its first ``allocs_objects``
+    allocations (``allocs_end_objects``)."""
+    sim = sim_cycles[sim_cycles["forced"] == 0]
+    return int(np.sum(sim["allocs_end_objects"] >= allocs_objects))

@@ -50,9 +50,11 @@
 //
 // With trace_pacer, goroutine 0 reads runtime/metrics every 4096 steps and
 // records, for each GC cycle it sees end, the exact marked heap, heap goal,
-// stack and globals scan bytes (gctrace prints them truncated to MB). A read
-// of the five metrics costs ~2 us (go test -bench, go1.27.3, busy 2-CPU
-// EPYC), about 1 % of the ~200 us the 4096 steps take.
+// stack and globals scan bytes (gctrace prints them truncated to MB) and the
+// heap objects allocated so far (tiny ones excluded; at most 4096 steps late),
+// which places the cycle in the run. A read of the metrics costs ~2 us (go
+// test -bench, go1.27.3, busy 2-CPU EPYC), about 1 % of the ~200 us the 4096
+// steps take.
 //
 // If the config asks for run.final_gc, runtime.GC() runs before the final
 // statistics are read, as gcsim's final forced cycle.
@@ -170,6 +172,7 @@ var pacerNames = []string{
 	"/gc/heap/goal:bytes",
 	"/gc/scan/stack:bytes",
 	"/gc/scan/globals:bytes",
+	"/gc/heap/allocs:objects",
 }
 
 // A worker's hot fields (rng, done, sink) and its small per-site slices
