@@ -215,7 +215,7 @@ def commit_pacer(st, rp, cycle_running, triggered_bytes):
 
 
 @kernel
-def update_limiter(st, rp, transition):
+def update_limiter(st, rp, transition, last_schedule_cycles):
     """The GC CPU limiter's bucket (mgclimit.go), ticked at every quantum boundary.
 
     Each tick adds the wall time since the last one to the window's marking
@@ -223,14 +223,19 @@ def update_limiter(st, rp, transition):
     would update it: at a GC transition (``transition``: gcStart and mark
     termination, startGCTransition), once the Ps' assist time since the last
     update passes gcAssistTimeSlack (gcAssistAlloc1 updates after each
-    assist; here at the boundary after it), and otherwise when 10 ms have
-    passed (gcCPULimiterUpdatePeriod, checked by findRunnableGCWorker). GC
+    assist; here at the boundary after it), and otherwise when a P goes
+    through schedule() while marking more than 10 ms after the last update
+    (findRunnableGCWorker checks gcCPULimiterUpdatePeriod; it runs only
+    while marking, and only when a P looks for work: at P=1 that is the
+    goroutine's sysmon preemption or its worker's turn ending).
+    ``last_schedule_cycles`` is the latest such schedule() (loop.py's
+    ``_last_schedule``; -1 when none is due). GC
     time is assists + STW pauses x GOMAXPROCS + 25 % of the CPU while
     marking; mutator time is the rest minus idle time. The bucket
     (GOMAXPROCS x 1 s) fills while GC time exceeds mutator time; when full
     the limiter is on and assists are skipped. With assists off nothing but
-    the 10 ms update can turn it off again, which is what caps GC near 50 %
-    of CPU; the update after each assist is what turns it back on within
+    the periodic update can turn it off again, which is what caps GC near
+    50 % of CPU; the update after each assist is what turns it back on within
     microseconds of the assists that fill the bucket.
     """
     c = st.counters
@@ -241,8 +246,8 @@ def update_limiter(st, rp, transition):
     c[C_LIMITER_MARKING] = 1 if c[C_PHASE] == PHASE_MARK else 0
     window = now - c[C_LIMITER_T]
     assisted = c[C_TOTAL_ASSIST_CYCLES] - c[C_LIMITER_SNAP_ASSIST]
-    if not transition and window < rp.limiter_period_cycles \
-            and assisted <= rp.limiter_assist_slack_cycles:
+    if not transition and assisted <= rp.limiter_assist_slack_cycles \
+            and last_schedule_cycles - c[C_LIMITER_T] <= rp.limiter_period_cycles:
         return
     P = rp.gomaxprocs
     stw = c[C_TOTAL_STW_CPU_CYCLES] - c[C_LIMITER_SNAP_STW]
@@ -397,7 +402,7 @@ def gc_start(st, wl, rp, costs, forced):
     now = c[C_NOW_CYCLES]
     # startGCTransition(true): the window up to the pause is poured before GC is
     # on; the pause itself counts in full at the next update (finishGCTransition).
-    update_limiter(st, rp, True)
+    update_limiter(st, rp, True, -1)
     out_cost = np.zeros(1)
     c[C_CYC_HEAP_LIVE_START] = c[C_HEAP_LIVE_BYTES]
     c[C_CYC_TRIGGER] = c[C_TRIGGER_BYTES]
@@ -501,7 +506,7 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
     now = c[C_NOW_CYCLES]
     # startGCTransition(false): the marking window is poured with its 25 %; the
     # pause counts in full at the next update, not as marking.
-    update_limiter(st, rp, True)
+    update_limiter(st, rp, True, -1)
     c[C_LIMITER_MARKING] = 0
     # The worker or assist that did the last mark work runs gcMarkDone and stops
     # the world itself, on its own P, when that work ends (mgcmark.go,

@@ -71,6 +71,7 @@ from gcsim.engine.state import (
     C_HEAP_GOAL_BYTES,
     C_HEAP_LIVE_BYTES,
     C_IN_QUANTUM,
+    C_LIMITER_T,
     C_MARK_WORK_END_CYCLES,
     C_MARK_WORK_END_P,
     C_MUTATOR_CYCLES,
@@ -408,6 +409,39 @@ def _preempt_at(sched_cycles, now, preempt_cycles):
 
 
 @kernel
+def _last_schedule(st, rp, now):
+    """The latest time at or before ``now`` that some P went through schedule() while
+    marking (where findRunnableGCWorker runs, and with it the limiter's periodic
+    update).
+
+    A P with no goroutine looks for work all the time, and with
+    ``preempt_ns = 0`` the fractional worker takes every quantum: ``now``. A
+    goroutine's P schedules at its sysmon preemptions (``_next_turn`` from its
+    last schedule, which a fractional worker's turn moves); a dedicated
+    worker's P when sysmon preempts the worker, on the same 10 ms ticks.
+    """
+    P = rp.gomaxprocs
+    pc = rp.preempt_cycles
+    if pc <= 0:
+        return now
+    best = -1
+    for p in range(P):
+        if p < rp.dedicated_workers:
+            t = now // pc * pc
+        elif not _runs_goroutine(p, P, rp.dedicated_workers, rp.mutator_procs, True):
+            return now
+        else:
+            t = st.p_sched_cycles[p]
+            nxt = _next_turn(t, pc)
+            while nxt <= now:
+                t = nxt
+                nxt = _next_turn(t, pc)
+        if t > best:
+            best = t
+    return best
+
+
+@kernel
 def _background_worker(st, wl, rp, costs, p, q_end):
     """P ``p``'s background mark worker for this quantum (findRunnableGCWorker).
 
@@ -541,7 +575,10 @@ def run_quanta(st, wl, rp, tab, costs, until_cycles):
                 return ST_OK
             if c[C_N_CYCLE_RECORDS] >= cyc_cap or c[C_N_TIMELINE_RECORDS] >= tl_cap:
                 return ST_RECORDS_FULL
-            update_limiter(st, rp, False)
+            sched = -1
+            if c[C_PHASE] == PHASE_MARK and now - c[C_LIMITER_T] > rp.limiter_period_cycles:
+                sched = _last_schedule(st, rp, now)
+            update_limiter(st, rp, False, sched)
             if c[C_PHASE] == PHASE_MARK:
                 if not mark_work_left(c):
                     # Mark completion is reached when the last work ends: an
