@@ -396,16 +396,25 @@ def _next_turn(sched_cycles, preempt_cycles):
 
 
 @kernel
+def _last_turn(sched_cycles, now, preempt_cycles):
+    """The goroutine's last schedule() at or before ``now``: ``sched_cycles`` or the
+    latest of the sysmon preemptions after it (``_next_turn``); ``preempt_cycles > 0``."""
+    t = sched_cycles
+    nxt = _next_turn(t, preempt_cycles)
+    while nxt <= now:
+        t = nxt
+        nxt = _next_turn(t, preempt_cycles)
+    return t
+
+
+@kernel
 def _preempt_at(sched_cycles, now, preempt_cycles):
     """When sysmon next preempts the goroutine on a P that last went through
-    schedule() at ``sched_cycles``: the first of its preemptions after ``now``
-    (``_next_turn``); never with ``preempt_cycles = 0``."""
+    schedule() at ``sched_cycles``: the first of its preemptions after ``now``;
+    never with ``preempt_cycles = 0``."""
     if preempt_cycles <= 0:
         return np.iinfo(np.int64).max
-    nxt = _next_turn(sched_cycles, preempt_cycles)
-    while nxt <= now:
-        nxt = _next_turn(nxt, preempt_cycles)
-    return nxt
+    return _next_turn(_last_turn(sched_cycles, now, preempt_cycles), preempt_cycles)
 
 
 @kernel
@@ -431,11 +440,7 @@ def _last_schedule(st, rp, now):
         elif not _runs_goroutine(p, P, rp.dedicated_workers, rp.mutator_procs, True):
             return now
         else:
-            t = st.p_sched_cycles[p]
-            nxt = _next_turn(t, pc)
-            while nxt <= now:
-                t = nxt
-                nxt = _next_turn(t, pc)
+            t = _last_turn(st.p_sched_cycles[p], now, pc)
         if t > best:
             best = t
     return best
