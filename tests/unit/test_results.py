@@ -67,6 +67,23 @@ def test_gctrace_parses_and_matches_cycles(two_runs: tuple[Path, Path, Path]) ->
         assert not line.forced
 
 
+def test_cycles_place_each_cycle_in_the_run(two_runs: tuple[Path, Path, Path]) -> None:
+    """cycles.csv's allocs_end_objects (the allocations done at mark termination) grows
+    with the cycles and sits between the timeline's samples around each cycle's end."""
+    _, a, _ = two_runs
+    cycles = np.genfromtxt(a / "cycles.csv", delimiter=",", names=True)
+    tl = np.genfromtxt(a / "timeline.csv", delimiter=",", names=True, dtype=None,
+                       encoding="utf-8")
+    total = json.loads((a / "summary.json").read_text())["allocs"]
+    done = cycles["allocs_end_objects"]
+    assert done[0] > 0 and np.all(np.diff(done) >= 0) and done[-1] <= total
+    for t, n in zip(cycles["mark_term_start_s"], done, strict=True):
+        before = tl["allocs"][tl["t_s"] <= t]
+        after = tl["allocs"][tl["t_s"] >= t]
+        assert before.size == 0 or before[-1] <= n
+        assert after.size == 0 or n <= after[0]
+
+
 def test_memstats_invariants(two_runs: tuple[Path, Path, Path]) -> None:
     _, a, _ = two_runs
     m = json.loads((a / "memstats.json").read_text())
