@@ -477,12 +477,11 @@ def _background_worker(st, wl, rp, costs, p, q_end):
             # sysmon's preemptions since the last schedule (before mark, too):
             # the goroutine is rescheduled at each; only one inside the mark is a
             # turn the worker can take.
-            nxt = _next_turn(st.p_sched_cycles[p], rp.preempt_cycles)
-            while nxt <= now:
-                st.p_sched_cycles[p] = nxt
-                if nxt >= c[C_CYC_MARK_START]:
+            last = _last_turn(st.p_sched_cycles[p], now, rp.preempt_cycles)
+            if last != st.p_sched_cycles[p]:
+                st.p_sched_cycles[p] = last
+                if last >= c[C_CYC_MARK_START]:
                     turn = True
-                nxt = _next_turn(nxt, rp.preempt_cycles)
             if not turn:
                 return
             st.p_turn[p] = 0

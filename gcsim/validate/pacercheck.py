@@ -41,6 +41,11 @@ MATCH_FRAC = 0.01
 N_PACER_COLUMNS = 6
 
 
+def _pacer_reads(report: dict[str, Any]) -> np.ndarray:
+    """Every read the program kept, as recorded: int64, shape (n, N_PACER_COLUMNS)."""
+    return np.asarray(report.get("pacer") or [], dtype=np.int64).reshape(-1, N_PACER_COLUMNS)
+
+
 def go_pacer_rows(report: dict[str, Any]) -> np.ndarray:
     """Go's per-cycle pacer rows from a program report run with ``trace_pacer``.
 
@@ -53,7 +58,7 @@ def go_pacer_rows(report: dict[str, Any]) -> np.ndarray:
         later one's); ``allocs_objects`` is the heap objects allocated when
         the end was seen.
     """
-    raw = np.asarray(report.get("pacer") or [], dtype=np.int64).reshape(-1, N_PACER_COLUMNS)
+    raw = _pacer_reads(report)
     if raw.shape[0] == 0:
         return raw
     keep = np.ones(raw.shape[0], dtype=bool)
@@ -148,7 +153,7 @@ def go_cycles_after(report: dict[str, Any], n_cycles: int, allocs_objects: int) 
     end (every read counts here, also one that skipped a cycle). A read comes at
     most 4096 steps after a cycle's end, so a cycle ending just before the point
     can count as after it (one cycle, rarely)."""
-    raw = np.asarray(report.get("pacer") or [], dtype=np.int64).reshape(-1, N_PACER_COLUMNS)
+    raw = _pacer_reads(report)
     before = raw[raw[:, 5] < allocs_objects, 0]
     return n_cycles - int(before.max(initial=0))
 
