@@ -119,6 +119,7 @@ from gcsim.engine.state import (
     C_MARK_OBJECTS,
     C_MARK_POINTERS,
     C_MARK_SCAN_WORK,
+    C_MARK_WORK_END_ASSIST,
     C_MARK_WORK_END_CYCLES,
     C_MARK_WORK_END_P,
     C_MAX_PAGES_MAPPED,
@@ -437,6 +438,7 @@ def gc_start(st, wl, rp, costs, forced):
     c[C_CYC_IDLE_CYCLES] = 0
     c[C_MARK_WORK_END_CYCLES] = 0
     c[C_MARK_WORK_END_P] = 0
+    c[C_MARK_WORK_END_ASSIST] = 0
     for p in range(P):
         st.p_assist_bytes[p] = 0
         st.p_frac_cycles[p] = 0
@@ -561,7 +563,9 @@ def gc_mark_termination(st, wl, rp, costs, mark_pause_cycles):
         # What the stopper's P ran past the boundary (the rest of its mutator
         # step, in Go after the world restarts) moves to after the pause.
         st.p_time[stopper] += stw2
-    _start_the_world(st, P, t_end, -1)
+    # A worker that ran mark termination parks and its P goes through schedule();
+    # an assist's goroutine just carries on (no new schedtick for sysmon).
+    _start_the_world(st, P, t_end, stopper if c[C_MARK_WORK_END_ASSIST] != 0 else -1)
     c[C_GC_CPU_CYCLES] += stw2 * P
     c[C_TOTAL_STW_CPU_CYCLES] += stw2 * P
 
@@ -653,6 +657,7 @@ def mark_worker(st, wl, costs, p, budget_cycles, idle):
     if st.p_time[p] > c[C_MARK_WORK_END_CYCLES]:
         c[C_MARK_WORK_END_CYCLES] = st.p_time[p]
         c[C_MARK_WORK_END_P] = p + 1
+        c[C_MARK_WORK_END_ASSIST] = 0
     return used
 
 

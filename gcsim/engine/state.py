@@ -187,7 +187,10 @@ C_STEP_START_CYCLES = 96
 C_STEP_PREEMPT_AT_CYCLES = 97
 C_STEP_ASSIST_PREEMPTED = 98
 C_ASSIST_PREEMPTS = 99  # assists cut short or put off by a sysmon preemption, since start
-N_COUNTERS = 100
+# 1 when the work that ended at C_MARK_WORK_END_CYCLES was an assist: its goroutine
+# runs mark termination and carries on without going through schedule().
+C_MARK_WORK_END_ASSIST = 100
+N_COUNTERS = 101
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -289,6 +292,7 @@ COUNTER_NAMES = (
     "C_STEP_PREEMPT_AT_CYCLES",
     "C_STEP_ASSIST_PREEMPTED",
     "C_ASSIST_PREEMPTS",
+    "C_MARK_WORK_END_ASSIST",
 )
 
 # float64 pacer state (index with F_*)

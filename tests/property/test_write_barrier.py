@@ -26,7 +26,7 @@ from gcsim.run import prepare
 
 def _config(seed: int, gomaxprocs: int, write_barrier: bool, gogc: int) -> dict:
     return {
-        "run": {"seed": seed, "gomaxprocs": gomaxprocs, "duration_s": 0.03},
+        "run": {"seed": seed, "gomaxprocs": gomaxprocs, "duration_s": 0.05},
         "runtime": {"gogc": gogc, "write_barrier": write_barrier},
         "workload": {
             "compute_ns_per_alloc": 200.0,
