@@ -73,8 +73,9 @@ METHODS: dict[str, str] = {
                          "the plain build, per BSS word",
     "mark_cycle_ns": "stw 'churn': gctrace mark CPU (assist + background + idle) of cycles "
                      "triggered by allocation over a one-object ring at GOMAXPROCS=1, median, "
-                     "minus the binary's globals at mark_root_word_ns (raw: the same at "
-                     "GOMAXPROCS=2)",
+                     "minus the binary's globals at mark_root_word_ns and the runtime's own "
+                     "heap objects (engine/rtmem.py) at mark_object_ns and mark_scan_word_ns "
+                     "(raw: the same at GOMAXPROCS=2)",
     "sweep_span_ns": "sweep: 2 Mi 64 B noscan objects, one kept per span; process CPU of "
                      "runtime.GC() minus an empty one, per span, minus the marking of the kept "
                      "object and the per-span goroutine switch of runtime.GC's sweep loop (sched)",
@@ -471,14 +472,22 @@ def _fit_mark_cycle(f: _Fit, traces: dict[tuple[int, str], list[str]],
     globals_bytes = [r["globals_bytes"] for r in plain if r["kind"] == "empty"]
     if not globals_bytes:
         return
-    root_word = f.costs.get("mark_root_word_ns", COSTS["mark_root_word_ns"].default_ns)
-    globals_ns = globals_bytes[0] // 8 * root_word
+    from gcsim.engine.rtmem import RUNTIME_HEAP_OBJECTS, RUNTIME_HEAP_PTR_WORDS
+
+    def cost(name: str) -> float:
+        return f.costs.get(name, COSTS[name].default_ns)
+
+    globals_ns = globals_bytes[0] // 8 * cost("mark_root_word_ns")
+    # The runtime's own heap objects, which gcsim marks as objects (engine/rtmem.py).
+    runtime_ns = RUNTIME_HEAP_OBJECTS * (cost("mark_object_ns")
+                                         + RUNTIME_HEAP_PTR_WORDS * cost("mark_scan_word_ns"))
     per_cycle: dict[int, float] = {}
-    raw: dict[str, Any] = {"globals_bytes": globals_bytes[0], "globals_ns": _r(globals_ns)}
+    raw: dict[str, Any] = {"globals_bytes": globals_bytes[0], "globals_ns": _r(globals_ns),
+                           "runtime_heap_ns": _r(runtime_ns)}
     for P in (1, 2):
         cpu = [ln.mark_cpu_ms * 1e6 for ln in _trace_lines(traces, (P, "churn"), forced=False)]
         if cpu:
-            per_cycle[P] = _med(cpu) - globals_ns
+            per_cycle[P] = _med(cpu) - globals_ns - runtime_ns
             raw[f"p{P}"] = {"mark_cpu_median_ns": _r(_med(cpu)), "cycles": len(cpu),
                             "fixed_ns": _r(per_cycle[P])}
     if 1 in per_cycle:

@@ -5,7 +5,8 @@ counters it bumps as it goes. The helpers here recompute the same facts from
 scratch, from the state arrays alone, in plain NumPy/SciPy (no Numba, no
 engine code), so a test can compare the two at any step boundary:
 
-- :func:`reachable` - the object graph walked from the root tables;
+- :func:`reachable` - the object graph walked from the root tables (and the
+  runtime's own objects, rooted in its globals);
 - :func:`black_to_white` - tri-color violations while marking;
 - :func:`heap_counts` - HeapAlloc, object and page counts, per-span and
   per-class allocation counts, free-page and released-page totals;
@@ -59,8 +60,9 @@ def _graph_edges(st: S.State, wl: S.Workload) -> tuple[np.ndarray, np.ndarray, i
     root_base, root_len = site_col(wl, "root_base"), site_col(wl, "root_len")
     src: list[np.ndarray] = []
     dst: list[np.ndarray] = []
-    # virtual root -> every root table
-    tables = gc.root_table_slot[gc.root_table_slot >= 0]
+    # virtual root -> every root table and the runtime's own objects (no pointers)
+    tables = np.concatenate([gc.root_table_slot[gc.root_table_slot >= 0],
+                             gc.runtime_slots[gc.runtime_slots >= 0]])
     src.append(np.full(tables.shape[0], n, dtype=np.int64))
     dst.append(tables.astype(np.int64))
     # root table -> the slots its roots hold
@@ -89,7 +91,8 @@ def _graph_edges(st: S.State, wl: S.Workload) -> tuple[np.ndarray, np.ndarray, i
 
 
 def reachable(st: S.State, wl: S.Workload) -> np.ndarray:
-    """bool[max_slots]: slots reachable from the root tables (the tables included).
+    """bool[max_slots]: slots reachable from the root tables (the tables included) and
+    the runtime's own objects.
 
     Follows a freed slot's pointers too if a root still names it: the walk is
     about references, and the caller asserts the targets are allocated.
@@ -128,6 +131,7 @@ def reachable_naive(st: S.State, wl: S.Workload) -> np.ndarray:
     n = heap.slot_alloc.shape[0]
     out = np.zeros(n, dtype=bool)
     todo = [int(t) for t in gc.root_table_slot if t >= 0]
+    todo += [int(t) for t in gc.runtime_slots if t >= 0]
     for t in todo:
         out[t] = True
     while todo:

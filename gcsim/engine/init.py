@@ -1,4 +1,5 @@
-"""Start of a run: the pacer's first goal and trigger, and the root tables.
+"""Start of a run: the pacer's first goal and trigger, the root tables and the
+runtime's own heap objects (rtmem.py).
 
 A Go program that keeps N live objects of a kind holds them in a heap object
 of its own (``ring := make([]*T, N)`` reachable from a global). gcsim
@@ -16,6 +17,7 @@ from gcsim.engine.gccycle import commit_pacer
 from gcsim.engine.heap import mallocgc
 from gcsim.engine.loop import apply_rate_step
 from gcsim.engine.pacer import GO15_INITIAL_TRIGGER_RATIO, heap_minimum
+from gcsim.engine.rtmem import RUNTIME_HEAP_OBJECT_BYTES, RUNTIME_HEAP_PTR_WORDS
 from gcsim.engine.state import (
     C_FREE_PAGE_HINT,
     C_LAST_HEAP_MARKED_BYTES,
@@ -28,7 +30,8 @@ from gcsim.engine.state import (
 
 @kernel
 def init_run(st, wl, rp, tab, costs):
-    """Commit the initial pacer state and allocate the root tables on P 0."""
+    """Commit the initial pacer state; allocate the root tables and the runtime's own
+    objects on P 0."""
     c = st.counters
     c[C_FREE_PAGE_HINT] = 0
     c[C_NEXT_SAMPLE_CYCLES] = 0
@@ -41,6 +44,10 @@ def init_run(st, wl, rp, tab, costs):
     commit_pacer(st, rp, False, 0)
     apply_rate_step(st, wl, 0)
     out_cost = np.zeros(1)
+    # The runtime's objects come first: Go allocates them before main runs.
+    for i in range(st.gc.runtime_slots.shape[0]):
+        st.gc.runtime_slots[i] = mallocgc(st.heap, c, tab, costs, 0, RUNTIME_HEAP_OBJECT_BYTES,
+                                          RUNTIME_HEAP_PTR_WORDS, out_cost)
     for k in range(wl.site_tab.shape[0]):
         n = wl.site_tab[k, W_ROOT_LEN]
         if n > 0:

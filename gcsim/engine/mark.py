@@ -154,8 +154,9 @@ def shade_slot(heap, gc, c, costs, slot, out_cost):
 @kernel
 def mark_roots(heap, gc, c, costs, globals_bytes, out_cost):
     """Queue the cycle's roots (gcPrepareMarkRoots): the globals become scan work
-    for the workers (``C_GLOBALS_WORK_LEFT``), every root table is shaded, and
-    the fixed mark CPU is spread over the expected scan work."""
+    for the workers (``C_GLOBALS_WORK_LEFT``), every root table and the runtime's
+    own objects (reachable from its globals) are shaded, and the fixed mark CPU
+    is spread over the expected scan work."""
     c[C_MARK_FIXED_LEFT_CYCLES] = int(costs.mark_cycle + 0.5)
     c[C_MARK_FIXED_EXPECT_WORK] = max(
         1, c[C_LAST_HEAP_SCAN_BYTES] + c[C_LAST_STACK_SCAN_BYTES] + globals_bytes)
@@ -163,6 +164,8 @@ def mark_roots(heap, gc, c, costs, globals_bytes, out_cost):
     c[C_GLOBALS_SCAN_DONE] = 0
     for k in range(gc.root_table_slot.shape[0]):
         shade_slot(heap, gc, c, costs, gc.root_table_slot[k], out_cost)
+    for i in range(gc.runtime_slots.shape[0]):
+        shade_slot(heap, gc, c, costs, gc.runtime_slots[i], out_cost)
 
 
 @hot_kernel

@@ -1,4 +1,5 @@
-"""The runtime's own memory outside the heap, which counts against GOMEMLIMIT.
+"""The runtime's own memory outside the heap, which counts against GOMEMLIMIT, and
+the heap objects the runtime allocates for itself at start.
 
 Go's memory limit is on all memory the runtime has mapped and not released
 (``mappedReady``), so its heap goal (``memoryLimitHeapGoal``) and the
@@ -49,6 +50,23 @@ from __future__ import annotations
 from gcsim.engine._jit import kernel
 from gcsim.goruntime.sizeclasses import PAGE_BYTES
 
+# The runtime's own heap objects. Before main runs, the runtime allocates
+# objects of its own on the GC'd heap (the g's and m's, allgs, the P's
+# run-queue and timer structures, the scheduler's and profiler's tables),
+# reachable from its globals for the life of the program. A trivial
+# program's first GC (go1.27.3 linux/amd64, GODEBUG=gcpacertrace=1,
+# 2026-11-27) starts with 59 664 B live and does 45 848 B of heap scan work
+# besides 146 826 B of globals; with runtime/metrics after that GC, 240
+# objects held 86 552 B, the metrics package's own included. Where the
+# program's own scan work is small, this is the work left after the root
+# jobs that an assist does before it is paid (the slice_val twin: Go's
+# 62 488 B of heap scan work against 166 698 B of globals). gcsim allocates
+# them at start (init.py) as RUNTIME_HEAP_OBJECTS objects of
+# RUNTIME_HEAP_OBJECT_BYTES with RUNTIME_HEAP_PTR_WORDS pointer words each
+# (61 440 B, 46 080 B of scan work), shaded with the roots every cycle.
+RUNTIME_HEAP_OBJECTS = 192
+RUNTIME_HEAP_OBJECT_BYTES = 320
+RUNTIME_HEAP_PTR_WORDS = 30
 MSPAN_BYTES = 160  # unsafe.Sizeof(mspan{}), go1.27.3 linux/amd64
 FIXALLOC_CHUNK_BYTES = 16 << 10  # _FixAllocChunk
 SPANS_PER_CHUNK = FIXALLOC_CHUNK_BYTES // MSPAN_BYTES  # 102

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gcsim.engine.poolstate import Pools, new_pools
+from gcsim.engine.rtmem import RUNTIME_HEAP_OBJECTS
 from gcsim.engine.stackstate import Stacks, empty_stacks
 
 # --- span records -----------------------------------------------------------
@@ -394,6 +395,7 @@ class Gc(NamedTuple):
     gray: np.ndarray  # int64[max_slots]: stack of marked, unscanned slots
     roots: np.ndarray  # int64[n_root_slots]: slot each root holds, -1 = nil
     root_table_slot: np.ndarray  # int64[n_sites]: heap slot of the site's root table, -1
+    runtime_slots: np.ndarray  # int64[RUNTIME_HEAP_OBJECTS]: the runtime's own objects (rtmem)
 
 
 class Records(NamedTuple):
@@ -635,6 +637,7 @@ def new_state(*, gomaxprocs: int, n_sites: int, n_root_slots: int, max_edges: in
         gray=np.zeros(max_slots, dtype=np.int64),
         roots=np.full(max(n_root_slots, 1), -1, dtype=np.int64),
         root_table_slot=np.full(n_sites, -1, dtype=np.int64),
+        runtime_slots=np.full(RUNTIME_HEAP_OBJECTS, -1, dtype=np.int64),
     )
     rec = Records(
         cycles=np.zeros(cycle_rows, dtype=CYCLE_DTYPE),

@@ -194,12 +194,14 @@ COSTS: dict[str, CostEntry] = {
         "markroot over data/BSS blocks and stack frames",
     ),
     "mark_cycle_ns": CostEntry(
-        90260.0, "ns of mark CPU per GC cycle, fixed part (nothing to mark)",
+        53980.0, "ns of mark CPU per GC cycle, fixed part (nothing to mark)",
         "measured 2026-11-27 on AMD EPYC (Zen 3, 2 vCPUs), go1.27.3: calibration stw 'churn' "
         "(cycles triggered by allocation over a one-object heap, GOMAXPROCS=1), median "
         "gctrace mark CPU 0.120 ms over 294 cycles minus the binary's 165 KB of globals at "
-        "mark_root_word_ns (29.7 us); at GOMAXPROCS=2 0.137 ms (107 us fixed). A 1 KiB "
-        "churn with no pointers gave 61 us at P=1 (assists only) and 174 us at P=2",
+        "mark_root_word_ns (29.7 us) and the runtime's own heap objects at mark_object_ns "
+        "and mark_scan_word_ns (engine/rtmem.py: 36.3 us); at GOMAXPROCS=2 0.137 ms (71 us "
+        "fixed). A 1 KiB churn with no pointers gave 61 us at P=1 (assists only) and 174 "
+        "us at P=2",
         "what a mark costs beyond its roots and objects with nothing to mark: preparing and "
         "handing out the root jobs, starting and parking the mark workers, the assists' and "
         "workers' bookkeeping, gcMarkDone's flush of every P's work buffers (forEachP); "

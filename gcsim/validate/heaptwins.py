@@ -29,9 +29,11 @@ allocators, reflect's type cache, the runtime/metrics tables): on go1.27.3
 about 0.4 MiB of in-use spans holding 80-105 KiB in 400-700 objects. The twin
 reads MemStats after ``runtime.GC()`` before it allocates anything of the
 workload, keeps everything it allocated before that alive to the end, and
-``measure_go`` subtracts that baseline from the final figures; gcsim models
-only the workload's objects. With that, a one-object workload nets exactly
-its two objects (the object and its root table) and their bytes.
+``measure_go`` subtracts that baseline from the final figures. gcsim's heap
+holds the runtime's own objects too (``engine/rtmem.py``: 192 of 320 B), and
+``predict`` subtracts them the same way (``gcsim_baseline``). With that, a
+one-object workload nets exactly its two objects (the object and its root
+table) and their bytes.
 
 What the subtraction cannot remove: the workload's first objects of a span
 class go into free slots of spans the baseline already holds (mcentral hands
@@ -204,12 +206,38 @@ def measure_go(binary: str | Path, cfg: Config) -> dict[str, Any]:
     return {"net": net, "base": base, "final": final, "go": out.get("go")}
 
 
+def gcsim_baseline(cfg: Config) -> dict[str, int]:
+    """gcsim's heap before the workload allocates: the runtime's own objects.
+
+    Read from the state ``init_run`` leaves for a workload with no root table,
+    as the twin reads Go's MemStats before the workload's first allocation.
+    """
+    from gcsim.config import config_from_dict
+    from gcsim.engine import state as S
+    from gcsim.goruntime.sizeclasses import PAGE_BYTES
+    from gcsim.run import prepare
+
+    st = prepare(config_from_dict({
+        "run": {"max_allocs": 1, "duration_s": "off"},
+        "runtime": {"greentea": cfg.runtime.greentea},
+        "workload": {"sites": [{"name": "none", "size": 8}]},
+    }))[0]
+    c = st.counters
+    mallocs = int(c[S.C_SLOT_ALLOCS]) + int(c[S.C_TINY_ALLOCS])
+    return {"HeapInuse": int(c[S.C_PAGES_INUSE]) * PAGE_BYTES,
+            "HeapAlloc": int(c[S.C_HEAP_ALLOC_BYTES]),
+            "HeapObjects": mallocs - int(c[S.C_SLOT_FREES]) - int(c[S.C_TINY_ALLOCS]),
+            "Mallocs": mallocs, "TotalAlloc": int(c[S.C_TOTAL_ALLOC_BYTES])}
+
+
 def predict(cfg: Config) -> dict[str, Any]:
-    """gcsim's MemStats at the end of ``cfg`` (``metrics.summary.memstats``)."""
+    """gcsim's MemStats at the end of ``cfg`` (``metrics.summary.memstats``), net of
+    its baseline (``gcsim_baseline``) in the fields the baseline has."""
     from gcsim.metrics.summary import memstats
     from gcsim.run import simulate
 
-    return memstats(simulate(cfg))
+    ms = memstats(simulate(cfg))
+    return ms | {k: ms[k] - v for k, v in gcsim_baseline(cfg).items()}
 
 
 @dataclass(frozen=True)

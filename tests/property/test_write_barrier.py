@@ -62,6 +62,7 @@ def reachable_slots(st: S.State, wl: S.Workload) -> np.ndarray:
     seen = np.zeros(heap.slot_span.shape[0], dtype=bool)
     tables = gc.root_table_slot[gc.root_table_slot >= 0]
     seen[tables] = True
+    seen[gc.runtime_slots[gc.runtime_slots >= 0]] = True  # rooted in the runtime's globals
     roots = gc.roots[gc.roots >= 0]
     frontier = np.unique(roots[~seen[roots]])
     while frontier.size:

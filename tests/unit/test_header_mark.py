@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gcsim.config import config_from_dict
+from gcsim.engine.rtmem import RUNTIME_HEAP_OBJECTS
 from gcsim.goruntime import sizeclasses as scl
 from gcsim.run import simulate
 
@@ -41,7 +42,8 @@ def test_header_objects_pay_the_header_and_their_pages() -> None:
     slot = int(scl.CLASS_TO_SIZE_BYTES[np.searchsorted(scl.CLASS_TO_SIZE_BYTES, slot)])
     assert slot == 1152
     extra_ns = (paid.cycles["mark_pause_cycles"] - free.cycles["mark_pause_cycles"]) / HZ * 1e9
-    scanned = free.cycles["objects_marked"] - 1  # all but the root table
+    # All but the root table and the runtime's own objects (320 B: no header).
+    scanned = free.cycles["objects_marked"] - 1 - RUNTIME_HEAP_OBJECTS
     assert extra_ns == pytest.approx(scanned * (h + p * slot / 4096), rel=1e-6, abs=1.0)
 
 
