@@ -4,7 +4,8 @@ Background workers are budgeted 25 % of GOMAXPROCS during mark (dedicated
 workers plus a fractional one, src/runtime/mgcpacer.go startCycle). Dedicated
 workers own their Ps. A fractional worker (GOMAXPROCS 1-3, 5-7, ...) runs on a
 P with a goroutine only when that P goes through schedule(): at a world
-restart or when sysmon preempts the goroutine (``runtime.preempt_ns``, 10 ms).
+restart or when sysmon preempts the goroutine (``runtime.preempt_ns``, 10 ms; a
+goroutine nothing else reschedules is preempted every 20 ms, loop._next_turn).
 ``preempt_ns = 0`` gives the pacer's idealised schedule, the worker taking its
 share of every quantum. Assists make up the difference when the mutator
 allocates faster than background marking proceeds; when it does not, they

@@ -95,7 +95,7 @@ def test_cpu_limiter_caps_gc_when_the_live_heap_exceeds_the_limit() -> None:
     The bucket (GOMAXPROCS x 1 s) fills by GC time minus mutator time, GC
     time counting assists plus the workers' 25 % (mgclimit.go); assists do
     nearly all the marking here (the fractional worker runs only at sysmon's
-    10 ms preemptions), so it is full after about a second. Then each 10 ms
+    preemptions, 20 ms apart), so it is full after about a second. Then each 10 ms
     update that finds it full switches assists off until the next one; with
     them off only the fractional worker marks, up to 1.2 x its 25 % of a
     mark, so the limiter's GC time settles between 30 % and 50 %, not at

@@ -15,29 +15,33 @@ config. Checked:
   long enough for 20 or more Go cycles (MAX_ALLOCS).
 
 The issue asks for 10 %. The limits are what the model achieves now, so a
-regression fails; tighten them as it improves. Measured 2026-11-27 15:35-15:50
-(go1.27.3, three test runs of three Go runs each, the third with 20 and 30 M
-allocations at GOGC 200 and 400), steady part / whole run:
+regression fails; tighten them as it improves. Measured 2026-11-27 19:17-20:02
+(go1.27.3, P=1, shipped cost table; after sysmon's 20 ms preemption spacing
+and the runtime's own heap objects, five test runs of three Go runs each),
+whole run / steady part:
 
-- GOGC 50: -6.2, 0.0, -2.2 % / -17.7, -11.0, -13.3 %. Go's first cycle lets
-  the heap run from 3 to 11-19 MB (its setup's 3.2 MB ring is not yet in
-  heapScan, so once the globals are marked the assist ratio collapses and one
-  over-assist buys megabytes of credit; gcsim has the same mechanism,
-  tests/unit/test_scan_alloc.py, but its credit comes at another heapLive and
-  buys ~4 MB). A shorter ramp means fewer cycles over the whole run only.
-- GOGC 100: -9.5, -13.6, -5.0 % / +6.2, 0.0, +3.0 %. With the shipped costs
-  gcsim's mutator allocates ~11 % faster during marks than Go's did (11.5 vs
-  10 MB a mark), so its marked heap (live + allocated black) and goal are
-  ~4 % larger.
-- GOGC 200: -7.7, -4.0, 0.0 % / 0.0, 0.0, +3.8 %.
-- GOGC 400: +14.3, +23.1, +18.2 % / +9.1, +14.3, +11.8 %: gcsim marks in
-  31 ms what Go marks in 50 (the machine's marking speed against the table),
-  allocates less black, and commits goals ~10 % lower. Speed-matched
-  (`gcsim validate --match-speed`) it was -5.9 %.
-- GOGC 25: +44.6, +50.0, +30.6 % / +21.4, +20.3, +20.3 %. The count hangs on
-  when the CPU limiter turns on: its bucket integrates GC minus mutator time
-  from the start, Go's fills after ~2 s and then every cycle runs twice as
-  long; Go's own steady count spans 50-68 over these runs.
+- GOGC 25: +11.7 .. +18.3 % / +24.6 .. +56.0 %. The count hangs on when the
+  CPU limiter turns on: its bucket integrates GC minus mutator time from the
+  start, and once full each cycle allocates about twice as much. Go's turned
+  on at 1.6-2.0 s (runtime/trace and gctrace: cycles 71-95), gcsim's at
+  1.8 s speed-matched; the fill rate is 2 x (GC share) - 1, a small
+  difference of large numbers (Go's GC share before the onset 0.76-0.82,
+  gcsim's 0.75 speed-matched, 0.66 with 10 ms preemptions). Go's own steady
+  count spans 50-65 over these runs.
+- GOGC 50: -9.5 .. -15.6 % / -2.2 .. -4.3 %. Go's first cycle lets the heap
+  run from 3 to 11-23 MB (its 3.2 MB ring is not yet in heapScan, so once
+  the globals are marked the assist ratio collapses and one over-assist
+  buys megabytes of credit; gcsim has the mechanism,
+  tests/unit/test_scan_alloc.py, but its credit comes at another heapLive).
+  A shorter ramp means fewer cycles over the whole run only.
+- GOGC 100: -3.0 .. +6.2 % / -5.0 .. 0.0 %.
+- GOGC 200: +7.5 .. +18.9 % / +3.7 .. +16.7 %; GOGC 400: 0.0 .. +14.3 % /
+  0.0 .. +23.1 %. gcsim's marks run on the cost table, faster than the
+  machine's Go did (GOGC=200: 23.5 against 36.5 ms a mark, mark CPU 11.6
+  against 17.1 ms), so less is allocated black, the goals are lower and the
+  cycles more. Speed-matched over 40 M allocations (`gcsim validate steady
+  --gogc 25,200,400 --set run.max_allocs=40000000 --match-speed`, 20:16) the
+  counts were -3.1, -9.8 and -9.1 % (shipped +11.5, +13.7, +9.1 %).
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ MAX_ALLOCS = {25: 10_000_000, 50: 10_000_000, 100: 10_000_000, 200: 30_000_000,
               400: 40_000_000}
 GO_RUNS = 3  # the count is compared with the median of these
 # |gcsim - Go median| / Go median cycle count per GOGC (module docstring).
-COUNT_LIMITS = {25: 0.40, 50: 0.25, 100: 0.15, 200: 0.15, 400: 0.30}
+COUNT_LIMITS = {25: 0.25, 50: 0.20, 100: 0.15, 200: 0.25, 400: 0.25}
 # gcsim's marked heap matches some Go cycle's within 1 % in most cycles up to
 # GOGC=100; above, gcsim marks more than Go (see COUNT_LIMITS) and 0-2 of its
 # cycles match, so there the matched check runs on whatever matches.
@@ -77,7 +81,7 @@ MATCHES_REQUIRED = {25: 10, 50: 10, 100: 0, 200: 0, 400: 0}
 # the first 1.2 M allocations; the ramp to a full live set ends by 2 M at
 # GOGC=25, the slowest).
 STEADY_FROM = 0.3
-STEADY_COUNT_LIMITS = {25: 0.70, 50: 0.15, 100: 0.20, 200: 0.15, 400: 0.35}
+STEADY_COUNT_LIMITS = {25: 0.70, 50: 0.10, 100: 0.15, 200: 0.25, 400: 0.35}
 
 
 def test_go_pacer_rows_drop_skipped_cycles() -> None:
