@@ -51,9 +51,9 @@ from gcsim.engine._jit import kernel
 from gcsim.goruntime.sizeclasses import PAGE_BYTES
 
 # The runtime's own heap objects. Before main runs, the runtime allocates
-# objects of its own on the GC'd heap (the g's and m's, allgs, the P's
-# run-queue and timer structures, the scheduler's and profiler's tables),
-# reachable from its globals for the life of the program. A trivial
+# objects of its own on the GC'd heap (the g's, m's and p's, allgs and other
+# scheduler structures), reachable from its globals for the life of the
+# program. A trivial
 # program's first GC (go1.27.3 linux/amd64, GODEBUG=gcpacertrace=1,
 # 2026-11-27) starts with 59 664 B live and does 45 848 B of heap scan work
 # besides 146 826 B of globals; with runtime/metrics after that GC, 240
