@@ -404,13 +404,17 @@ def _next_turn(sched_cycles, preempt_cycles):
 @kernel
 def _last_turn(sched_cycles, now, preempt_cycles):
     """The goroutine's last schedule() at or before ``now``: ``sched_cycles`` or the
-    latest of the sysmon preemptions after it (``_next_turn``); ``preempt_cycles > 0``."""
-    t = sched_cycles
-    nxt = _next_turn(t, preempt_cycles)
-    while nxt <= now:
-        t = nxt
-        nxt = _next_turn(t, preempt_cycles)
-    return t
+    latest of the sysmon preemptions after it (``_next_turn``); ``preempt_cycles > 0``.
+
+    After the first, each preemption falls on a tick, so the next comes two
+    ticks on: a closed form, since the schedule may lie seconds back (a P
+    whose goroutine's assists end every mark is rescheduled only by sysmon).
+    """
+    first = _next_turn(sched_cycles, preempt_cycles)
+    if now < first:
+        return sched_cycles
+    period = 2 * preempt_cycles
+    return first + (now - first) // period * period
 
 
 @kernel

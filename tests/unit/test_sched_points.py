@@ -20,6 +20,8 @@ ended in a sysmon preemption, none at a mark termination):
 
 from __future__ import annotations
 
+import numpy as np
+
 from gcsim.config import config_from_dict
 from gcsim.engine import state as S
 from gcsim.engine.gccycle import gc_mark_termination
@@ -36,6 +38,14 @@ def test_a_goroutine_only_sysmon_reschedules_is_preempted_every_20_ms() -> None:
     assert _next_turn(120 * MS, 10 * MS) == 140 * MS
     assert _last_turn(103 * MS, 179 * MS, 10 * MS) == 160 * MS  # 120, 140, 160
     assert _last_turn(103 * MS, 119 * MS, 10 * MS) == 103 * MS
+    # The closed form is the chain of _next_turn, walked one preemption at a time.
+    rng = np.random.default_rng(7)
+    for sched, ahead, pc in zip(rng.integers(0, 10**9, 300), rng.integers(0, 10**8, 300),
+                                rng.integers(1, 10**7, 300), strict=True):
+        t, nxt = int(sched), _next_turn(int(sched), int(pc))
+        while nxt <= sched + ahead:
+            t, nxt = nxt, _next_turn(nxt, int(pc))
+        assert _last_turn(int(sched), int(sched + ahead), int(pc)) == t
 
 
 def _state_at_mark_end(end_by_assist: bool):
