@@ -1,10 +1,28 @@
-"""Fixtures shared by the sweep, plot and report tests: one small real sweep."""
+"""Fixtures shared by the sweep, plot and report tests (one small real sweep), and a
+one-P engine state in the middle of a mark for the scheduler and limiter tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+
+def marking_state_one_p(now_cycles: int) -> tuple[Any, Any, Any, Any]:
+    """(st, wl, rp, costs) of a one-P, 1 GHz run (1 cycle = 1 ns), its clock at
+    ``now_cycles`` and its phase set to marking; nothing else of a cycle is set up."""
+    from gcsim.config import config_from_dict
+    from gcsim.engine import state as S
+    from gcsim.run import prepare
+
+    raw = {"run": {"gomaxprocs": 1, "max_allocs": 100, "duration_s": "off", "clock_hz": 1.0e9},
+           "runtime": {"gogc": 100},
+           "workload": {"sites": [{"name": "a", "size": 64}]}}
+    st, wl, rp, _, costs = prepare(config_from_dict(raw))
+    st.counters[S.C_PHASE] = S.PHASE_MARK
+    st.counters[S.C_NOW_CYCLES] = now_cycles
+    return st, wl, rp, costs
 
 # A 30 ms run whose first site's pointer density can be swept 0..1 (no refs).
 SWEEP_BASE = """

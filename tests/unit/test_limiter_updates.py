@@ -24,6 +24,7 @@ from gcsim.config import config_from_dict
 from gcsim.engine import state as S
 from gcsim.engine.gccycle import update_limiter
 from gcsim.run import prepare
+from tests.unit.conftest import marking_state_one_p
 
 CLOCK_HZ = 1.0e9  # 1 cycle = 1 ns
 US = 1_000
@@ -31,13 +32,8 @@ MS = 1_000_000
 
 
 def _marking_state():
-    raw = {"run": {"gomaxprocs": 1, "max_allocs": 100, "duration_s": "off", "clock_hz": CLOCK_HZ},
-           "runtime": {"gogc": 100},
-           "workload": {"sites": [{"name": "a", "size": 64}]}}
-    st, _, rp, _, _ = prepare(config_from_dict(raw))
+    st, _, rp, _ = marking_state_one_p(100 * MS)
     c = st.counters
-    c[S.C_PHASE] = S.PHASE_MARK
-    c[S.C_NOW_CYCLES] = 100 * MS
     update_limiter(st, rp, True, -1)  # a transition: the window starts here, marking
     assert rp.limiter_assist_slack_cycles == 5 * US and rp.limiter_period_cycles == 10 * MS
     return st, rp, c

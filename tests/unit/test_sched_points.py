@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcsim.config import config_from_dict
 from gcsim.engine import state as S
 from gcsim.engine.gccycle import gc_mark_termination
 from gcsim.engine.loop import _last_turn, _next_turn
-from gcsim.run import prepare
+from tests.unit.conftest import marking_state_one_p
 
 MS = 1_000_000  # cycles at 1 GHz
 
@@ -49,13 +48,8 @@ def test_a_goroutine_only_sysmon_reschedules_is_preempted_every_20_ms() -> None:
 
 
 def _state_at_mark_end(end_by_assist: bool):
-    raw = {"run": {"gomaxprocs": 1, "max_allocs": 100, "duration_s": "off", "clock_hz": 1.0e9},
-           "runtime": {"gogc": 100},
-           "workload": {"sites": [{"name": "a", "size": 64}]}}
-    st, wl, rp, _, costs = prepare(config_from_dict(raw))
+    st, wl, rp, costs = marking_state_one_p(50 * MS)
     c = st.counters
-    c[S.C_PHASE] = S.PHASE_MARK
-    c[S.C_NOW_CYCLES] = 50 * MS
     c[S.C_CYC_MARK_START] = 40 * MS
     st.p_time[0] = 50 * MS
     st.p_sched_cycles[0] = 33 * MS  # the goroutine's last schedule, before the mark
