@@ -55,6 +55,7 @@ from typing import Any
 import tomli_w
 
 from gcsim.errors import GcsimError
+from gcsim.goruntime import hostcpu
 
 __all__ = ["Calibration", "CalibrationError", "add_calibrate_parser", "calibrate",
            "cmd_calibrate", "read_calibration", "write_calibration"]
@@ -302,20 +303,12 @@ def _trace_label(step: Step) -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model and AVX-512 flag (/proc/cpuinfo), CPU count, platform."""
-    model = platform.processor() or platform.machine()
-    flags: list[str] = []
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1].split()
-    except OSError:
-        pass
-    return {"cpu_model": model, "cpus": os.cpu_count() or 1, "platform": platform.platform(),
-            "avx512": any(x.startswith("avx512") for x in flags)}
+    """CPU model, AVX-512 and packed span scan flags (/proc/cpuinfo), CPU count, platform."""
+    flags = hostcpu.cpu_flags()
+    return {"cpu_model": hostcpu.cpu_model(), "cpus": os.cpu_count() or 1,
+            "platform": platform.platform(),
+            "avx512": any(x.startswith("avx512") for x in flags),
+            "packed_span_scan": hostcpu.packed_span_scan()}
 
 
 def load_average() -> list[float]:

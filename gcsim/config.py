@@ -111,6 +111,19 @@ class RuntimeConfig:
     greentea : bool
         Green Tea marking (go1.27's default) or the classic marker
         (``GOEXPERIMENT=nogreenteagc``): objects per span and mark costs.
+    packed_span_scan : bool
+        Go's Green Tea packed span scan (``internal/runtime/gc/scan``
+        HasFastScanSpanPacked: amd64 with AVX-512 VL, BW, DQ, VBMI and BITALG
+        and GFNI). Where the CPU has it, a scan of a span of 16-512 B
+        pointerful objects that finds at least 1/8 of its slots marked counts
+        each whole slot as scan work instead of the bytes up to its last
+        pointer (mgcmark_greenteagc.go scanSpan). Scan work is the pacer's
+        unit: it sets heapScan, the assist ratio and cons/mark, and a live
+        heap that grows past what heapScan counted collapses the assist
+        ratio sooner. Default False, as on the machine the cost table was
+        measured on (no AVX-512) and on every arm64; ``gcsim validate`` sets
+        it from the machine it runs Go on (``goruntime.hostcpu``). No effect
+        without ``greentea``.
     gcstoptheworld : int
         Go's ``GODEBUG=gcstoptheworld``: 0 = concurrent mark (default), 1 = mark
         with the world stopped.
@@ -145,6 +158,7 @@ class RuntimeConfig:
     gogc: int | None = 100
     gomemlimit: int | None = None
     greentea: bool = True
+    packed_span_scan: bool = False
     gcstoptheworld: int = 0
     write_barrier: bool = True
     pacer: str = "go1.18"
@@ -703,6 +717,8 @@ def _parse_runtime(t: dict[str, Any]) -> RuntimeConfig:
         gogc=_int(t.get("gogc", 100), "runtime.gogc", 0, 1_000_000, off=True),
         gomemlimit=gomemlimit,
         greentea=_bool(t.get("greentea", d.greentea), "runtime.greentea"),
+        packed_span_scan=_bool(t.get("packed_span_scan", d.packed_span_scan),
+                               "runtime.packed_span_scan"),
         gcstoptheworld=_req_int(t.get("gcstoptheworld", d.gcstoptheworld),
                                 "runtime.gcstoptheworld", 0, 1),
         write_barrier=_bool(t.get("write_barrier", d.write_barrier), "runtime.write_barrier"),
@@ -1349,6 +1365,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
             "gogc": _off(cfg.runtime.gogc),
             "gomemlimit": _off(cfg.runtime.gomemlimit),
             "greentea": cfg.runtime.greentea,
+            "packed_span_scan": cfg.runtime.packed_span_scan,
             "gcstoptheworld": cfg.runtime.gcstoptheworld,
             "write_barrier": cfg.runtime.write_barrier,
             "pacer": cfg.runtime.pacer,

@@ -76,7 +76,8 @@ class RunResult:
 
 def prepare(cfg: Config) -> tuple[S.State, S.Workload, S.RunParams, S.SizeClassTables, S.Costs]:
     """Compile ``cfg`` and build the initial engine state (root tables allocated)."""
-    tab = sizeclass_tables(greentea=cfg.runtime.greentea)
+    tab = sizeclass_tables(greentea=cfg.runtime.greentea,
+                           packed_span_scan=cfg.runtime.packed_span_scan)
     costs = compile_costs(cfg, greentea=cfg.runtime.greentea)
     wl, n_roots = compile_workload(cfg)
     pools = compile_pools(cfg, wl.site_tab)
@@ -217,6 +218,7 @@ def _state_summary(st: S.State, what: str) -> str:
     """The state dump a stall or runaway reports (ChampSim's deadlock dump)."""
     c = st.counters
     names = ("C_NOW_CYCLES", "C_ALLOCS", "C_NUM_GC", "C_HEAP_LIVE_BYTES", "C_HEAP_ALLOC_BYTES",
-             "C_PAGES_INUSE", "C_PAGES_MAPPED", "C_PHASE", "C_GRAY_LEN", "C_UNSWEPT_SPANS")
+             "C_PAGES_INUSE", "C_PAGES_MAPPED", "C_PHASE", "C_GRAY_LEN", "C_GRAY_OBJ_LEN",
+             "C_UNSWEPT_SPANS")
     fields = ", ".join(f"{n[2:].lower()}={int(c[S.COUNTER_NAMES.index(n)])}" for n in names)
     return f"{what}; engine state: {fields}"

@@ -29,6 +29,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
 from gcsim.engine import state as S
+from gcsim.engine.mark import OBLET_SLOT_MASK
 
 PAGE_BYTES = 8192
 MiB = 1 << 20
@@ -106,6 +107,14 @@ def reachable(st: S.State, wl: S.Workload) -> np.ndarray:
     return out
 
 
+def gray_entries(st: S.State) -> np.ndarray:
+    """The gray queue's entries (slot, or slot | oblet << OBLET_SHIFT): the span
+    queue's at the bottom of ``gc.gray``, the object workbufs' at the top."""
+    gray, c = st.gc.gray, st.counters
+    top = int(c[S.C_GRAY_OBJ_LEN])
+    return np.concatenate([gray[: int(c[S.C_GRAY_LEN])], gray[gray.shape[0] - top:]])
+
+
 def black_to_white(st: S.State, wl: S.Workload) -> np.ndarray:
     """Pointers (src, dst) from a black object to a white one, as an int64[k, 2] array.
 
@@ -118,7 +127,7 @@ def black_to_white(st: S.State, wl: S.Workload) -> np.ndarray:
     keep = src < n
     src, dst = src[keep], dst[keep]
     gray = np.zeros(n, dtype=bool)
-    gray[st.gc.gray[: int(st.counters[S.C_GRAY_LEN])]] = True
+    gray[gray_entries(st) & OBLET_SLOT_MASK] = True
     black = (heap.slot_mark != 0) & ~gray
     white = heap.slot_mark == 0
     bad = black[src] & white[dst]

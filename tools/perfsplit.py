@@ -147,7 +147,6 @@ def sim_split(cfg) -> dict[str, float]:  # noqa: ANN001 - gcsim Config
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gcsim.config import load_config
     from gcsim.goruntime import gotool
     from gcsim.validate import twins as T
 
@@ -166,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.twin not in twins:
         sys.exit(f"perfsplit: no twin {a.twin!r}; there are: {', '.join(sorted(twins))}")
     twin = twins[a.twin]
-    cfg = load_config(twin.config_path, [f"runtime.gogc={a.gogc}",
-                                         f"run.gomaxprocs={a.gomaxprocs}", *a.set])
+    cfg = T.load_twin_config(twin, [f"runtime.gogc={a.gogc}",
+                                    f"run.gomaxprocs={a.gomaxprocs}", *a.set])
     go, version = gotool.find_go(), gotool.go_version()
     if go is None or version is None:
         sys.exit("perfsplit: no Go toolchain (pip install 'gcsim[validate]')")

@@ -96,6 +96,7 @@ from gcsim.engine.state import (
     C_GC_INITIATOR,
     C_GC_PENDING,
     C_GRAY_LEN,
+    C_GRAY_OBJ_LEN,
     C_HEAP_ALLOC_BYTES,
     C_HEAP_GOAL_BYTES,
     C_HEAP_LIVE_BYTES,
@@ -432,6 +433,7 @@ def gc_start(st, wl, rp, costs, forced):
     c[C_MARK_OBJECTS] = 0
     c[C_MARK_POINTERS] = 0
     c[C_GRAY_LEN] = 0
+    c[C_GRAY_OBJ_LEN] = 0
     c[C_BG_SCAN_CREDIT] = 0
     c[C_CYC_ASSIST_CYCLES] = 0
     c[C_CYC_BG_CYCLES] = 0

@@ -233,6 +233,8 @@ def alloc_span(heap, c, tab, costs, spanclass, npages, nelems, elemsize, out_cos
     # goroutine taking the span puts them on the same P, a little earlier.
     out_cost[0] += faulted * costs.page_fault
     spans[s]["needzero"] = 1 if faulted < npages else 0
+    spans[s]["dense_scan_min"] = tab.spanclass_dense_scan_min[spanclass]
+    spans[s]["span_queue"] = tab.spanclass_span_queue[spanclass]
     for q in range(base, base + npages):
         heap.page_span[q] = s
     spans[s]["base_page"] = base

@@ -23,6 +23,7 @@ from gcsim.engine.state import (
     C_LAST_HEAP_MARKED_BYTES,
     C_NEXT_SAMPLE_CYCLES,
     F_TRIGGER_RATIO,
+    NO_DENSE_SCAN,
     PACER_GO15,
     W_ROOT_LEN,
 )
@@ -48,6 +49,12 @@ def init_run(st, wl, rp, tab, costs):
     for i in range(st.gc.runtime_slots.shape[0]):
         st.gc.runtime_slots[i] = mallocgc(st.heap, c, tab, costs, 0, RUNTIME_HEAP_OBJECT_BYTES,
                                           RUNTIME_HEAP_PTR_WORDS, out_cost)
+    # Go's are of many types and sizes, a few to a span, scanned object by object
+    # (their measured scan work is under their bytes); these fill whole spans of
+    # one class, so those spans are kept off the packed span scan.
+    for i in range(st.gc.runtime_slots.shape[0]):
+        st.heap.spans[st.heap.slot_span[st.gc.runtime_slots[i]]]["dense_scan_min"] = \
+            NO_DENSE_SCAN
     for k in range(wl.site_tab.shape[0]):
         n = wl.site_tab[k, W_ROOT_LEN]
         if n > 0:

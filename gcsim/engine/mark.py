@@ -9,16 +9,23 @@ never queued, as Go does for noscan spans).
    shades each site's root table: the heap object a Go program keeps its live
    references in (``ring := make([]*T, N)`` held by a global), whose pointer
    words are the ``roots`` array.
-2. ``drain_mark_work`` pops gray objects and scans them until the stack is
-   empty or a cycle budget is spent (the budget is what lets the concurrent
-   collector hand out work to workers and assists in slices).
+2. ``drain_mark_work`` pops gray objects and scans them until none are left
+   or a cycle budget is spent (the budget is what lets the concurrent
+   collector hand out work to workers and assists in slices). Like Go's
+   gcDrain and gcDrainN it takes the object workbufs first (root-table
+   oblets, large objects, objects over 512 B) and Green Tea's span queue
+   (16-512 B pointerful objects) after: the two ends of one array. So an
+   assist early in a cycle marks through a big root table's oblets, the
+   costly greying of each object it points to, before the cheap scans of
+   the objects it greyed.
 3. Scanning an object costs a fixed part, a part per pointer word of scan
    size, and a part per non-nil pointer followed (the cache miss to the
    target); a small object over 512 B adds the reading of its malloc header
-   and type mask and its own pages' misses (``mark_header_*``). Scan work
-   is counted in bytes up to the last pointer word, the unit of Go's pacer
-   (§2.6). Its modelled pointer slots (``edges``) or, for a
-   root table, its roots are shaded.
+   and type mask and its own pages' misses (``mark_header_*``). Scan work,
+   the unit of Go's pacer, is counted as Go counts it (§2.6): up to the last
+   pointer word, or the whole slot for an object of a span Green Tea scans
+   packed (``_heap_scan_work``). Its modelled pointer slots (``edges``) or,
+   for a root table, its roots are shaded.
 
 Costs come from the cost table, with the Green Tea or classic per-object and
 per-pointer entries chosen by the driver.
@@ -57,6 +64,7 @@ from gcsim.engine.state import (
     C_GLOBALS_SCAN_DONE,
     C_GLOBALS_WORK_LEFT,
     C_GRAY_LEN,
+    C_GRAY_OBJ_LEN,
     C_HEAP_MARKED_BYTES,
     C_LAST_HEAP_SCAN_BYTES,
     C_LAST_STACK_SCAN_BYTES,
@@ -68,6 +76,7 @@ from gcsim.engine.state import (
     C_STACK_SCAN_DONE,
     C_STACK_SHRINK_COPY_BYTES,
     C_STACK_WORK_LEFT,
+    NO_DENSE_SCAN,
     W_ROOT_BASE,
     W_ROOT_LEN,
 )
@@ -80,18 +89,52 @@ OBLET_SLOT_MASK = (1 << OBLET_SHIFT) - 1
 
 
 @hot_kernel
+def push_gray_object(gray, c, entry):
+    """Queue ``entry`` on the object workbufs (the top end of ``gray``)."""
+    c[C_GRAY_OBJ_LEN] += 1
+    gray[gray.shape[0] - c[C_GRAY_OBJ_LEN]] = entry
+
+
+@hot_kernel
 def shade(slot_mark, slot_span, spans, slot_ptr_words, gray, c, costs, slot, out_cost):
     """Grey a white object (greyobject): mark it and queue it if it has pointers."""
     if slot < 0 or slot_mark[slot] != 0:
         return
     slot_mark[slot] = 1
-    c[C_HEAP_MARKED_BYTES] += spans[slot_span[slot]]["elemsize"]
+    s = slot_span[slot]
+    c[C_HEAP_MARKED_BYTES] += spans[s]["elemsize"]
     c[C_MARK_OBJECTS] += 1
     if slot_ptr_words[slot] > 0:
-        gray[c[C_GRAY_LEN]] = slot
-        c[C_GRAY_LEN] += 1
+        if spans[s]["span_queue"] != 0:
+            gray[c[C_GRAY_LEN]] = slot
+            c[C_GRAY_LEN] += 1
+            if spans[s]["dense_scan_min"] != NO_DENSE_SCAN:
+                spans[s]["scan_pending"] += 1
+        else:
+            push_gray_object(gray, c, slot)
     else:
         out_cost[0] += costs.mark_noscan_object
+
+
+@hot_kernel
+def _heap_scan_work(spans, s, ptr_words, elemsize):
+    """Scan work of one object of span ``s``, in Go's units (reference §2.6).
+
+    Object by object, Go counts up to the last pointer word. Green Tea scans a
+    span's queued objects together; where the CPU has the packed scan and the
+    batch holds at least ``dense_scan_min`` of them, it counts whole slots
+    (scanSpan). Objects queued on a span while its batch is under way wait
+    for the next batch, as marks set after Go's scan began do.
+    """
+    if spans[s]["dense_scan_min"] == NO_DENSE_SCAN:
+        return ptr_words * 8
+    if spans[s]["scan_batch"] == 0:
+        n = spans[s]["scan_pending"]
+        spans[s]["scan_batch"] = n
+        spans[s]["scan_dense"] = 1 if n >= spans[s]["dense_scan_min"] else 0
+    spans[s]["scan_batch"] -= 1
+    spans[s]["scan_pending"] -= 1
+    return elemsize if spans[s]["scan_dense"] != 0 else ptr_words * 8
 
 
 @hot_kernel
@@ -113,8 +156,7 @@ def scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, g
         if oblet == 0:
             n_oblets = (n + OBLET_WORDS - 1) // OBLET_WORDS
             for o in range(1, n_oblets):
-                gray[c[C_GRAY_LEN]] = slot | (o << OBLET_SHIFT)
-                c[C_GRAY_LEN] += 1
+                push_gray_object(gray, c, slot | (o << OBLET_SHIFT))
         lo = oblet * OBLET_WORDS
         hi = min(n, lo + OBLET_WORDS)
         out_cost[0] += costs.mark_object + (hi - lo) * costs.mark_scan_word
@@ -129,13 +171,14 @@ def scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, g
         return
     pw = slot_ptr_words[slot]
     out_cost[0] += costs.mark_object + pw * costs.mark_scan_word
-    elem = spans[slot_span[slot]]["elemsize"]
+    s = slot_span[slot]
+    elem = spans[s]["elemsize"]
     if MIN_SIZE_FOR_MALLOC_HEADER_BYTES < elem <= MAX_SMALL_SIZE_BYTES:
         # A malloc header and the type's mask to read, on pages of its own
         # (large objects keep their type in the span: no header).
         out_cost[0] += costs.mark_header_object + costs.mark_header_page * min(
             1.0, elem / PHYS_PAGE_BYTES)
-    c[C_MARK_SCAN_WORK] += pw * 8
+    c[C_MARK_SCAN_WORK] += _heap_scan_work(spans, s, pw, elem)
     for j in range(edges.shape[1]):
         e = edges[slot, j]
         if e >= 0:
@@ -177,7 +220,8 @@ def scan_work_done(c):
 @hot_kernel
 def mark_work_left(c):
     """True while gray objects or unscanned root blocks remain (gcMarkWorkAvailable)."""
-    return c[C_GRAY_LEN] > 0 or c[C_GLOBALS_WORK_LEFT] > 0 or c[C_STACK_WORK_LEFT] > 0
+    return (c[C_GRAY_LEN] > 0 or c[C_GRAY_OBJ_LEN] > 0 or c[C_GLOBALS_WORK_LEFT] > 0
+            or c[C_STACK_WORK_LEFT] > 0)
 
 
 @hot_kernel
@@ -240,12 +284,18 @@ def drain_mark_work(heap, gc, wl, c, costs, budget_cycles, budget_work, out_cost
         _charge_fixed_share(c, costs, chunk, out_cost)
         c[C_STACK_WORK_LEFT] -= chunk
         c[C_STACK_SCAN_DONE] += chunk
-    while c[C_GRAY_LEN] > 0:
+    # Objects (oblets, large and header objects) before spans, as gcDrain and
+    # gcDrainN try the object workbufs before the span queue.
+    while c[C_GRAY_OBJ_LEN] > 0 or c[C_GRAY_LEN] > 0:
         done = scan_work_done(c) - work0
         if out_cost[0] - start >= budget_cycles or done >= budget_work:
             return False
-        c[C_GRAY_LEN] -= 1
-        entry = gray[c[C_GRAY_LEN]]
+        if c[C_GRAY_OBJ_LEN] > 0:
+            entry = gray[gray.shape[0] - c[C_GRAY_OBJ_LEN]]
+            c[C_GRAY_OBJ_LEN] -= 1
+        else:
+            c[C_GRAY_LEN] -= 1
+            entry = gray[c[C_GRAY_LEN]]
         w = c[C_MARK_SCAN_WORK]
         scan_object(slot_mark, slot_span, spans, slot_ptr_words, slot_site, edges, gray, roots,
                     site_tab, c, costs, entry, out_cost)

@@ -44,8 +44,25 @@ SPAN_DTYPE = np.dtype(
         # 1 if free slots may hold old data and mallocgc must clear them
         # (mspan.needzero); 0 for pages all fresh from the OS or scavenged
         ("needzero", np.int64),
+        # Green Tea span scans (mgcmark_greenteagc.go scanSpan). The fewest marked
+        # objects one scan of this span must find to take the packed path, which
+        # counts each object's whole slot as scan work (NO_DENSE_SCAN: never); the
+        # span's queued, unscanned objects; the objects left in the scan under way
+        # and whether it is packed (1) or object by object (0).
+        ("dense_scan_min", np.int64),
+        # 1 if a marked object of this span waits in Green Tea's span queue (16-512 B
+        # pointerful slots), 0 if in the object workbufs that drain first.
+        ("span_queue", np.int64),
+        ("scan_pending", np.int64),
+        ("scan_batch", np.int64),
+        ("scan_dense", np.int64),
     ]
 )
+
+# dense_scan_min of spans a Green Tea span scan never covers: large objects,
+# slots under 16 or over 512 B, pointer-free spans, classic builds, and CPUs
+# without the packed scan (compile.sizeclass_tables).
+NO_DENSE_SCAN = 1 << 62
 
 SPAN_FREE = 0
 SPAN_INUSE = 1
@@ -123,7 +140,7 @@ C_MAX_PAGES_MAPPED = 36  # largest C_PAGES_MAPPED seen (for HeapSys)
 C_FREE_PAGE_HINT = 37  # no page below it is free (first-fit search start)
 C_IN_QUANTUM = 38  # 1 while Ps are part way through a quantum (resume point)
 C_QUANTUM_END_CYCLES = 39  # end of the quantum in progress
-C_GRAY_LEN = 40  # entries in the gray stack
+C_GRAY_LEN = 40  # entries in the gray stack's span-queue end (Gc.gray)
 C_MARK_SCAN_WORK = 41  # heap scan work this cycle, bytes (Go's units, §2.6)
 C_MARK_OBJECTS = 42  # objects marked this cycle (allocate-black excluded)
 C_MARK_POINTERS = 43  # non-nil pointers followed this cycle
@@ -191,7 +208,10 @@ C_ASSIST_PREEMPTS = 99  # assists cut short or put off by a sysmon preemption, s
 # 1 when the work that ended at C_MARK_WORK_END_CYCLES was an assist: its goroutine
 # runs mark termination and carries on without going through schedule().
 C_MARK_WORK_END_ASSIST = 100
-N_COUNTERS = 101
+# Gray entries drained before the span queue (Green Tea: gcw's object workbufs),
+# kept at the top end of Gc.gray; C_GRAY_LEN counts the bottom end.
+C_GRAY_OBJ_LEN = 101
+N_COUNTERS = 102
 COUNTER_NAMES = (
     "C_NOW_CYCLES",
     "C_ALLOCS",
@@ -294,6 +314,7 @@ COUNTER_NAMES = (
     "C_STEP_ASSIST_PREEMPTED",
     "C_ASSIST_PREEMPTS",
     "C_MARK_WORK_END_ASSIST",
+    "C_GRAY_OBJ_LEN",
 )
 
 # float64 pacer state (index with F_*)
@@ -392,7 +413,9 @@ class Heap(NamedTuple):
 class Gc(NamedTuple):
     """Mark state: the gray queue and the roots."""
 
-    gray: np.ndarray  # int64[max_slots]: stack of marked, unscanned slots
+    # int64[max_slots]: marked, unscanned slots: the span queue's from the bottom
+    # (C_GRAY_LEN), the object workbufs' from the top (C_GRAY_OBJ_LEN)
+    gray: np.ndarray
     roots: np.ndarray  # int64[n_root_slots]: slot each root holds, -1 = nil
     root_table_slot: np.ndarray  # int64[n_sites]: heap slot of the site's root table, -1
     runtime_slots: np.ndarray  # int64[RUNTIME_HEAP_OBJECTS]: the runtime's own objects (rtmem)
@@ -480,6 +503,8 @@ class SizeClassTables(NamedTuple):
     class_size: np.ndarray  # int64[68]: slot bytes of each size class
     class_npages: np.ndarray  # int64[68]: pages per span
     spanclass_nelems: np.ndarray  # int64[136]: slots per span, Green Tea or classic
+    spanclass_dense_scan_min: np.ndarray  # int64[136]: SPAN_DTYPE dense_scan_min per class
+    spanclass_span_queue: np.ndarray  # int64[136]: SPAN_DTYPE span_queue per class
     size_to_class8: np.ndarray  # int64[129]
     size_to_class128: np.ndarray  # int64[249]
 
@@ -699,7 +724,11 @@ def grow_state(st: State, status: int) -> State:
             slot_site=_grown(h.slot_site, n, -1),
             edges=_grown(h.edges, n, -1),
         )
-        return st._replace(heap=h, gc=st.gc._replace(gray=_grown(st.gc.gray, n, 0)))
+        gray = _grown(st.gc.gray, n, 0)
+        top = int(st.counters[C_GRAY_OBJ_LEN])
+        if top:  # the object stack lives at the end: move it there
+            gray[n - top:] = st.gc.gray[st.gc.gray.shape[0] - top:]
+        return st._replace(heap=h, gc=st.gc._replace(gray=gray))
     if status == ST_GROW_SPANS:
         out = np.zeros(2 * h.spans.shape[0], dtype=SPAN_DTYPE)
         out[: h.spans.shape[0]] = h.spans

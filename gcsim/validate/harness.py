@@ -230,7 +230,6 @@ def validate(
         No Go toolchain (the message names the install command), an unknown
         twin, a config the Go twins cannot run, or a Go build or run failure.
     """
-    from gcsim.config import load_config
     from gcsim.goruntime import gotool
     from gcsim.validate import compare as C
     from gcsim.validate import twins as T
@@ -259,7 +258,7 @@ def validate(
     built_probes: dict[bool, Any] = {}  # greentea -> SpeedProbe or None, built once
     for name in chosen:
         twin = available[name]
-        base = load_config(twin.config_path, extra)
+        base = T.load_twin_config(twin, extra)
         T.twin_params(base, name)  # refuse an unsupported config before building
         greentea = base.runtime.greentea
         if speed_probe and greentea not in built_probes:
@@ -299,7 +298,6 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
                  limits: dict[str, float], plots: bool, log: Callable[[str], None],
                  extra: Sequence[str] = (), probe: Any = None,
                  match_speed: bool = False) -> tuple[SettingResult, str | None]:
-    from gcsim.config import load_config
     from gcsim.results import write_run
     from gcsim.run import simulate
     from gcsim.validate import compare as C
@@ -310,7 +308,7 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     run_dir.mkdir(parents=True, exist_ok=True)
     overrides = [*extra, f"runtime.gogc={'off' if gogc is None else gogc}",
                  f"run.gomaxprocs={P}"]
-    cfg = load_config(twin.config_path, overrides)
+    cfg = T.load_twin_config(twin, overrides)
     params = T.twin_params(cfg, twin.name)
     params_path = run_dir / "params.json"
     _write_text_atomic(params_path, json.dumps(params, indent=2) + "\n")
@@ -361,11 +359,11 @@ def _speed_matched(res: SettingResult, result: Any, sim: Any, gos: Sequence[Any]
                    go_runs: Sequence[Any], twin: Any, overrides: Sequence[str], run_dir: Path,
                    tag: str, log: Callable[[str], None]) -> None:
     """gcsim at the Go runs' speed (speedmatch.py): its rows and a note go into ``res``."""
-    from gcsim.config import load_config
     from gcsim.results import write_run
     from gcsim.run import simulate
     from gcsim.validate import compare as C
     from gcsim.validate import speedmatch as SM
+    from gcsim.validate import twins as T
 
     f = SM.speed_factors(result, sim.lines, [g.lines for g in gos],
                          [run.report for run in go_runs])
@@ -374,7 +372,7 @@ def _speed_matched(res: SettingResult, result: Any, sim: Any, gos: Sequence[Any]
                          "warm-up, or the Go report has no CPU time or GC CPU metric")
         return
     scaled = SM.matched_overrides(result.config, f)
-    cfg = load_config(twin.config_path, [*overrides, *scaled])
+    cfg = T.load_twin_config(twin, [*overrides, *scaled])
     matched = simulate(cfg)
     write_run(matched, run_dir / "gcsim-matched", plots=False,
               argv=["gcsim", "validate", twin.name, *overrides, "--match-speed"])

@@ -35,6 +35,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from typing import Any
 import gcsim
 from gcsim.config import Config
 from gcsim.errors import ValidationError
-from gcsim.goruntime import gotool
+from gcsim.goruntime import gotool, hostcpu
 from gcsim.metrics.gctrace import GCTraceLine, GCTraceParseError, parse_gctrace
 
 __all__ = [
@@ -118,6 +119,16 @@ def find_twins(root: Path) -> dict[str, Twin]:
         elif has_shared:
             out[d.name] = Twin(d.name, d, shared)
     return out
+
+
+def load_twin_config(twin: Twin, overrides: Sequence[str] = ()) -> Config:
+    """The twin's config as gcsim runs it beside Go on this machine: with
+    ``runtime.packed_span_scan`` as this CPU's Go has it (goruntime.hostcpu),
+    then ``overrides`` (``--set`` syntax), which may set it otherwise."""
+    from gcsim.config import load_config
+
+    host = "true" if hostcpu.packed_span_scan() else "false"
+    return load_config(twin.config_path, [f"runtime.packed_span_scan={host}", *overrides])
 
 
 def _refuse(key: str, value: Any, why: str) -> ValidationError:

@@ -87,18 +87,37 @@ _COST_FIELDS = {
 }
 
 
-def sizeclass_tables(greentea: bool = True) -> SizeClassTables:
-    """Go's tables, with the objects per span of a Green Tea or classic build."""
+def sizeclass_tables(greentea: bool = True, packed_span_scan: bool = False) -> SizeClassTables:
+    """Go's tables, with the objects per span of a Green Tea or classic build and
+    which spans' marked objects wait in Green Tea's span queue.
+
+    ``packed_span_scan``: the CPU has Green Tea's packed span scan
+    (internal/runtime/gc/scan HasFastScanSpanPacked). A scan of a span of 16-512 B
+    pointerful slots that finds at least nelems/8 marked objects then takes it
+    and counts whole slots as scan work; a span scan of one object never does
+    (mgcmark_greenteagc.go scanSpan).
+    """
     noscan = scl.NELEMS_NOSCAN_GREENTEA if greentea else scl.NELEMS_NOSCAN_CLASSIC
     scan = scl.NELEMS_SCAN_GREENTEA if greentea else scl.NELEMS_SCAN_CLASSIC
     spanclass_nelems = np.zeros(scl.NUM_SPAN_CLASSES, dtype=np.int64)
     spanclass_nelems[0::2] = scan
     spanclass_nelems[1::2] = noscan
     spanclass_nelems[0:2] = 1  # large objects: one object per span
+    # Green Tea queues a marked object of a 16-512 B pointerful span on its span
+    # (gcUsesSpanInlineMarkBits), everything else on the object workbufs.
+    size = np.asarray(scl.CLASS_TO_SIZE_BYTES, dtype=np.int64)
+    in_span_queue = greentea & (size >= 16) & (size <= scl.MIN_SIZE_FOR_MALLOC_HEADER_BYTES)
+    span_queue = np.zeros(scl.NUM_SPAN_CLASSES, dtype=np.int64)
+    span_queue[0::2] = in_span_queue
+    dense_min = np.full(scl.NUM_SPAN_CLASSES, S.NO_DENSE_SCAN, dtype=np.int64)
+    if packed_span_scan:
+        dense_min[0::2] = np.where(in_span_queue, np.maximum(2, scan // 8), S.NO_DENSE_SCAN)
     return SizeClassTables(
         class_size=np.ascontiguousarray(scl.CLASS_TO_SIZE_BYTES, dtype=np.int64),
         class_npages=np.ascontiguousarray(scl.CLASS_TO_NPAGES, dtype=np.int64),
         spanclass_nelems=spanclass_nelems,
+        spanclass_dense_scan_min=dense_min,
+        spanclass_span_queue=span_queue,
         size_to_class8=np.ascontiguousarray(scl.SIZE_TO_CLASS8, dtype=np.int64),
         size_to_class128=np.ascontiguousarray(scl.SIZE_TO_CLASS128, dtype=np.int64),
     )

@@ -39,6 +39,7 @@ from gcsim.engine import state as S
 from gcsim.engine.gccycle import force_gc
 from gcsim.engine.gcsweeping import finish_sweep
 from gcsim.engine.loop import run_quanta
+from gcsim.engine.mark import OBLET_SLOT_MASK
 from gcsim.errors import ConfigError
 from gcsim.run import prepare, simulate
 from gcsim.workload.compile import step_objects
@@ -47,6 +48,7 @@ from tests.reference import (
     black_to_white,
     goal_in_force,
     gogc_next_goal,
+    gray_entries,
     heap_counts,
     reachable,
     reachable_naive,
@@ -368,15 +370,20 @@ def check_heap(st: S.State) -> None:
     marked = np.nonzero(heap.slot_mark[:used])[0]
     assert heap.slot_alloc[marked].all(), "mark bit on a free slot"
     assert not heap.slot_mark[used:].any()
-    ngray = int(c[S.C_GRAY_LEN])
+    entries = gray_entries(st)
     if phase == S.PHASE_OFF:
-        assert ngray == 0, "gray objects outside a cycle"
+        assert entries.size == 0, "gray objects outside a cycle"
         assert unswept[heap.slot_span[marked]].all(), "mark bit left in a swept span"
     else:
         # gcStart finished the sweep; marking never runs beside unswept spans.
         assert c[S.C_UNSWEPT_SPANS] == 0 and not unswept.any(), "unswept span while marking"
-        gray = st.gc.gray[:ngray]
-        assert np.unique(gray).size == ngray, "an object queued twice"
+        assert np.unique(entries).size == entries.size, "an object queued twice"
+        gray = entries & OBLET_SLOT_MASK
+        # Green Tea queues 16-512 B pointerful objects on their spans, the rest on
+        # the object workbufs that drain first.
+        in_span_queue = heap.spans["span_queue"][heap.slot_span[gray]] != 0
+        assert in_span_queue[: int(c[S.C_GRAY_LEN])].all(), "a workbuf object in the span queue"
+        assert not in_span_queue[int(c[S.C_GRAY_LEN]):].any(), "a span object in the workbufs"
         assert heap.slot_mark[gray].all() and heap.slot_alloc[gray].all()
         assert (heap.slot_ptr_words[gray] > 0).all(), "a noscan object on the gray stack"
     # tiny blocks

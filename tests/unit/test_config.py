@@ -799,8 +799,8 @@ def test_config_to_dict_is_resolved() -> None:
         "final_gc": False,
     }
     assert d["runtime"] == {"gogc": 100, "gomemlimit": "off", "greentea": True,
-                            "gcstoptheworld": 0, "write_barrier": True, "pacer": "go1.18",
-                            "pool_victim": True,
+                            "packed_span_scan": False, "gcstoptheworld": 0,
+                            "write_barrier": True, "pacer": "go1.18", "pool_victim": True,
                             "max_stack_bytes": 1_000_000_000, "shrink_stacks": True,
                             "adaptive_stack_start": True, "preempt_ns": 10_000_000.0}
     assert d["costs"] == {name: e.default_ns for name, e in COSTS.items()}
@@ -930,6 +930,7 @@ def test_final_gc_must_be_a_boolean() -> None:
 
 def test_runtime_collector_knobs_validate() -> None:
     for key, bad, allowed in (("gcstoptheworld", 2, "0"), ("greentea", 1, "true or false"),
+                              ("packed_span_scan", "auto", "true or false"),
                               ("write_barrier", "no", "true or false")):
         with pytest.raises(ConfigError) as e:
             config_from_dict(apply_override(minimal(), f"runtime.{key}", bad))

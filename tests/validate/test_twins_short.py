@@ -44,9 +44,7 @@ def test_every_new_twin_runs_the_shared_program() -> None:
         assert twins[name].program_dir == REPO / "validation" / "program", name
     assert twins["steady"].program_dir == REPO / "validation" / "program"
     for name, twin in twins.items():  # every config is one the Go side can run
-        from gcsim.config import load_config
-
-        T.twin_params(load_config(twin.config_path), name)
+        T.twin_params(T.load_twin_config(twin), name)
 
 
 def test_bintree_params_carry_the_child_refs() -> None:
