@@ -343,6 +343,10 @@ def _run_setting(twin: Any, exe: Path, gogc: int | None, P: int, repeat: int, ou
     res = SettingResult(twin.name, cfg.runtime.gogc, P, rows, C.check_thresholds(rows, limits),
                         [run.wall_s for run in go_runs], result.wall_s, limits=dict(limits))
     res.notes += _run_notes(cfg, go_runs)
+    host_costs = T.host_costs_file()
+    if host_costs is not None and not any(x.startswith("costs.from_file=") for x in extra):
+        res.notes.append(f"costs: {host_costs.name}, this machine's calibration (the built-in "
+                         f"table was measured on a machine without AVX-512)")
     note = _mark_speed_note(sim.lines, [side.lines for side in gos])
     if note:
         res.notes.append(note)

@@ -121,14 +121,42 @@ def find_twins(root: Path) -> dict[str, Twin]:
     return out
 
 
+def host_costs_file() -> Path | None:
+    """The shipped calibration (``calibration/*.toml``) of a machine like this one,
+    where the built-in cost table is not: that table was measured on a 2-vCPU AMD
+    EPYC without AVX-512, so on a host with Go's packed span scan (AVX-512) the
+    newest calibration recorded on the same CPU model with it applies; None
+    otherwise."""
+    import tomllib
+
+    from gcsim.calibrate import calibration_root
+
+    if not hostcpu.packed_span_scan():
+        return None
+    model, found = hostcpu.cpu_model(), []
+    for path in sorted(calibration_root().glob("*.toml")):
+        try:
+            info = tomllib.loads(path.read_text()).get("calibration", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if info.get("packed_span_scan") is True and info.get("cpu_model") == model:
+            found.append((str(info.get("date", "")), path))
+    return max(found)[1] if found else None
+
+
 def load_twin_config(twin: Twin, overrides: Sequence[str] = ()) -> Config:
     """The twin's config as gcsim runs it beside Go on this machine: with
-    ``runtime.packed_span_scan`` as this CPU's Go has it (goruntime.hostcpu),
-    then ``overrides`` (``--set`` syntax), which may set it otherwise."""
+    ``runtime.packed_span_scan`` as this CPU's Go has it (goruntime.hostcpu) and,
+    where the built-in cost table is another machine's, this machine's shipped
+    calibration (:func:`host_costs_file`); then ``overrides`` (``--set``
+    syntax), which have the last word."""
     from gcsim.config import load_config
 
-    host = "true" if hostcpu.packed_span_scan() else "false"
-    return load_config(twin.config_path, [f"runtime.packed_span_scan={host}", *overrides])
+    host = ["runtime.packed_span_scan=" + ("true" if hostcpu.packed_span_scan() else "false")]
+    costs = host_costs_file()
+    if costs is not None:
+        host.append(f"costs.from_file={costs.resolve()}")
+    return load_config(twin.config_path, [*host, *overrides])
 
 
 def _refuse(key: str, value: Any, why: str) -> ValidationError:

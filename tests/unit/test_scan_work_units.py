@@ -134,3 +134,27 @@ def test_host_flags_need_every_feature_go_asks_for(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(hostcpu, "cpu_flags", lambda: hostcpu.PACKED_SCAN_FLAGS)
     monkeypatch.setattr(hostcpu.platform, "machine", lambda: "aarch64")
     assert not hostcpu.packed_span_scan()  # scan_generic.go: never off amd64
+
+
+def test_a_host_with_the_packed_scan_gets_its_machine_s_calibration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from gcsim.goruntime import hostcpu
+    from gcsim.validate import twins as T
+
+    twin = T.find_twins(REPO / "validation")["steady"]
+    monkeypatch.setattr(hostcpu, "packed_span_scan", lambda: True)
+    monkeypatch.setattr(hostcpu, "cpu_model", lambda: "AMD EPYC")
+    path = T.host_costs_file()
+    assert path is not None
+    table = tomllib.loads(path.read_text())
+    assert table["calibration"]["packed_span_scan"] is True
+    cfg = T.load_twin_config(twin)
+    assert cfg.costs.ns("mark_scan_word_ns") == table["costs"]["mark_scan_word_ns"]
+    monkeypatch.setattr(hostcpu, "cpu_model", lambda: "Some Other CPU")
+    assert T.host_costs_file() is None  # no calibration of that CPU: the built-in table
+    monkeypatch.setattr(hostcpu, "cpu_model", lambda: "AMD EPYC")
+    monkeypatch.setattr(hostcpu, "packed_span_scan", lambda: False)
+    assert T.host_costs_file() is None  # the built-in table's kind of machine
+    assert T.load_twin_config(twin).costs.overrides == ()

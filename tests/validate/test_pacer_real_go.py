@@ -14,33 +14,32 @@ config. Checked:
   first STEADY_FROM of the allocations (STEADY_COUNT_LIMITS). The runs are
   long enough for 20 or more Go cycles (MAX_ALLOCS).
 
-The issue asks for 10 %. That holds for gcsim run a second time at the
-speed this machine's Go runs showed (speedmatch.py: mark CPU per cycle, mutator
-CPU per object), the model's own count (MATCHED_COUNT_LIMITS). With the shipped
-cost table the count also carries the table's machine: it was measured on a
-2-vCPU AMD EPYC without AVX-512, and on 2026-11-27 evening the machine had
-AVX-512 and marked the steady twin in 7 ms a cycle against the table's 11.5.
-The shipped-table limits (COUNT_LIMITS, STEADY_COUNT_LIMITS) are what the
-model achieves on both machines, so a regression fails.
+The issue asks for 10 %, and it is checked at that (COUNT_LIMITS,
+STEADY_COUNT_LIMITS; GOGC=400 at 20 %, where Go's own count takes two values,
+25-26 or 32 over 40 M allocations, as sysmon's 20 ms preemption, which hands
+the P to the worker that ends the mark, falls earlier or later in the marks)
+where gcsim runs with the cost table of the machine running Go, and again on
+gcsim run at the speed this machine's Go runs showed (speedmatch.py:
+MATCHED_COUNT_LIMITS). The built-in table was measured on a 2-vCPU AMD EPYC
+without AVX-512; on 2026-11-27 evening the machine had AVX-512, marked about
+twice as fast, and Go scanned spans packed. There the twin runs with
+``runtime.packed_span_scan`` on and that machine's calibration
+(``twins.load_twin_config``). Three test runs, 23:20-23:26 (go1.27.3, P=1),
+whole run / steady part / speed-matched:
 
-Measured 2026-11-27 22:59-23:06 (go1.27.3, P=1, AVX-512 machine: Go scans
-spans packed, `runtime.packed_span_scan` set from the host; objects drained
-before spans), three test runs; whole run / steady part / speed-matched:
+- GOGC 25: -1.5 .. -5.1 % / -1.0 .. -2.0 % / -0.8 .. -6.6 %;
+- GOGC 50: 0.0 .. +3.2 % / 0.0 .. +4.4 % / 0.0 .. +1.6 %;
+- GOGC 100: -5.1 .. +5.7 % / -4.0 .. -7.7 % / 0.0 .. +8.6 %;
+- GOGC 200: +4.5 % / 0.0 .. +3.4 % / -2.3 .. +6.8 %;
+- GOGC 400: -3.6 .. +3.8 % / 0.0 .. -5.6 % / 0.0 .. +3.8 %.
 
-- GOGC 25: -5.3 .. -8.8 % / -12.1 .. -15.5 % / -1.5 .. +4.5 %;
-- GOGC 50: +4.7 % / 0.0 .. -2.1 % / -1.6 .. -3.1 %;
-- GOGC 100: -8.8 .. -11.4 % / -17.4 .. -20.8 % / -2.9 %;
-- GOGC 200: +4.8 .. +7.3 % / -3.4 .. +3.7 % / 0.0 .. +4.8 %;
-- GOGC 400: 0.0 .. -18.8 % / 0.0 .. -22.7 % / -3.8 .. -21.9 %. Go's own
-  count has two regimes here: 25-26 or 32 cycles over 40 M allocations
-  (validate at 23:03: 25, 29, 28, gcsim speed-matched 25, -10.7 %). In one,
-  every mark takes 13-15 ms; in the other they alternate 15 and 25 ms and the
-  marked heap 43 and 66 MB, as sysmon's 20 ms preemption, which hands the P
-  to the worker that ends the mark, falls earlier or later in it. gcsim's
-  marks take 20-21 ms (52-54 MB marked), between the two.
+With the built-in table on that machine (22:59-23:06; marks priced 1.7x
+Go's) the whole-run counts were -5.3 .. -8.8, +4.7, -8.8 .. -11.4, +4.8 ..
++7.3 and 0.0 .. -18.8 %, speed-matched within 5 % but at GOGC=400 (-3.8 ..
+-21.9 %, Go's two regimes).
 
 On the machine without AVX-512 (Go scans object by object there, gcsim's
-default), five test runs at 19:17-20:02 gave, whole run / steady part: GOGC
+default; BUILTIN_TABLE_* limits), five test runs at 19:17-20:02 gave, whole run / steady part: GOGC
 25 +11.7 .. +18.3 % / +24.6 .. +56.0 %, 50 -9.5 .. -15.6 / -2.2 .. -4.3 %, 100
 -3.0 .. +6.2 / -5.0 .. 0.0 %, 200 +7.5 .. +18.9 / +3.7 .. +16.7 %, 400 0.0 ..
 +14.3 / 0.0 .. +23.1 % (before the drain order); over 40 M allocations
@@ -70,8 +69,13 @@ GOAL_TOLERANCE = 0.02  # issue 5: within 2 % of real Go's for the same marked he
 MAX_ALLOCS = {25: 10_000_000, 50: 10_000_000, 100: 10_000_000, 200: 30_000_000,
               400: 40_000_000}
 GO_RUNS = 3  # the count is compared with the median of these
-# |gcsim - Go median| / Go median cycle count per GOGC (module docstring).
-COUNT_LIMITS = {25: 0.25, 50: 0.20, 100: 0.15, 200: 0.25, 400: 0.25}
+# |gcsim - Go median| / Go median cycle count per GOGC (module docstring): the
+# issue's 10 % where gcsim runs with this machine's calibration (AVX-512 host,
+# twins.host_costs_file); GOGC=400 wider, as Go's own count takes two values
+# there. With the built-in table, measured on the machine without AVX-512, what
+# the model achieved there.
+COUNT_LIMITS = {25: 0.10, 50: 0.10, 100: 0.10, 200: 0.10, 400: 0.20}
+BUILTIN_TABLE_COUNT_LIMITS = {25: 0.25, 50: 0.20, 100: 0.15, 200: 0.25, 400: 0.25}
 # gcsim's marked heap matches some Go cycle's within 1 % in most cycles up to
 # GOGC=100; above, gcsim marks more than Go (see COUNT_LIMITS) and 0-2 of its
 # cycles match, so there the matched check runs on whatever matches.
@@ -85,7 +89,8 @@ MATCHES_REQUIRED = {25: 10, 50: 10, 100: 0, 200: 0, 400: 0}
 # the first 1.2 M allocations; the ramp to a full live set ends by 2 M at
 # GOGC=25, the slowest).
 STEADY_FROM = 0.3
-STEADY_COUNT_LIMITS = {25: 0.70, 50: 0.10, 100: 0.30, 200: 0.25, 400: 0.35}
+STEADY_COUNT_LIMITS = {25: 0.10, 50: 0.10, 100: 0.15, 200: 0.10, 400: 0.20}
+BUILTIN_TABLE_STEADY_COUNT_LIMITS = {25: 0.70, 50: 0.10, 100: 0.30, 200: 0.25, 400: 0.35}
 # The issue's 10 %, on gcsim run a second time at the speed this machine's Go
 # runs showed (mark CPU per cycle, mutator CPU per object: speedmatch.py): the
 # model's own count, apart from the cost table's machine. GOGC=400: Go's own
@@ -169,6 +174,9 @@ def test_issue_5_steady_goal_per_marked_heap_and_cycle_count(
     go, version = _need_go()
     twin = T.find_twins(REPO / "validation")["steady"]
     exe, _ = T.build_twin(twin, go, version)
+    own_table = T.host_costs_file() is not None
+    count_limits = COUNT_LIMITS if own_table else BUILTIN_TABLE_COUNT_LIMITS
+    steady_limits = STEADY_COUNT_LIMITS if own_table else BUILTIN_TABLE_STEADY_COUNT_LIMITS
     table = ["GOGC  allocs  Go cycles (runs)  gcsim  err  | steady: Go (runs)  gcsim  err  | "
              "speed-matched: gcsim  err (mark, mutator)  | formula max err (n)  matched max "
              "err (n)"]
@@ -217,12 +225,12 @@ def test_issue_5_steady_goal_per_marked_heap_and_cycle_count(
                 f"GOGC={gogc}: matched cycles (sim marked, Go marked, sim goal, "
                 f"Go goal): {chk.rows}"
             )
-        if abs(count_err) > COUNT_LIMITS[gogc]:
+        if abs(count_err) > count_limits[gogc]:
             failures.append(f"GOGC={gogc}: {n_sim} cycles vs Go's {counts}")
         if abs(m_err) > MATCHED_COUNT_LIMITS[gogc]:
             failures.append(f"GOGC={gogc}: speed-matched {len(matched.cycles)} cycles vs Go's "
                             f"{counts} ({f.note()})")
-        if abs(steady_err) > STEADY_COUNT_LIMITS[gogc]:
+        if abs(steady_err) > steady_limits[gogc]:
             failures.append(f"GOGC={gogc}: {s_sim} cycles after allocation {steady_from} vs "
                             f"Go's {steady}")
     print("\n".join(table))
