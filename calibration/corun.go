@@ -49,11 +49,15 @@ func runCorun(o options, common map[string]any) {
 
 	var stop atomic.Bool
 	start := make(chan struct{})
+	running := make(chan struct{})
 	done := make(chan int)
 	go func() {
 		c := newChurn(o.n, 2)
 		for range start {
 			k := 0
+			// Timing starts once this goroutine runs: on a fast machine five
+			// chunks end before an idle P wakes to run it.
+			running <- struct{}{}
 			for !stop.Load() {
 				c.steps(100)
 				k += 100
@@ -84,6 +88,7 @@ func runCorun(o options, common map[string]any) {
 
 		stop.Store(false)
 		start <- struct{}{}
+		<-running
 		w, d = timeWindow()
 		dropped += d
 		stop.Store(true)

@@ -46,13 +46,13 @@ SPAN_DTYPE = np.dtype(
         ("needzero", np.int64),
         # Green Tea span scans (mgcmark_greenteagc.go scanSpan). The fewest marked
         # objects one scan of this span must find to take the packed path, which
-        # counts each object's whole slot as scan work (NO_DENSE_SCAN: never); the
-        # span's queued, unscanned objects; the objects left in the scan under way
-        # and whether it is packed (1) or object by object (0).
+        # counts each object's whole slot as scan work (NO_DENSE_SCAN: never).
         ("dense_scan_min", np.int64),
         # 1 if a marked object of this span waits in Green Tea's span queue (16-512 B
         # pointerful slots), 0 if in the object workbufs that drain first.
         ("span_queue", np.int64),
+        # The span's queued, unscanned objects; the objects left in the scan under
+        # way and whether it is packed (1) or object by object (0).
         ("scan_pending", np.int64),
         ("scan_batch", np.int64),
         ("scan_dense", np.int64),
