@@ -79,15 +79,20 @@ def test_goroutine_stacks_throughput(benchmark: Any) -> None:
     assert r.extra["stacks"]["calls"] > 0  # type: ignore[index]
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("density", [0.0, 0.25, 1.0])
-def test_marking_throughput_by_pointer_density(benchmark: Any, density: float) -> None:
+def test_marking_throughput_by_pointer_density(benchmark: Any, density: float,
+                                               packed: bool) -> None:
     """Allocation with marking on: a 16 MiB live set of 256 B objects at a pointer
-    density (0, 0.25, 1) plus transient garbage, GOGC=100, GOMAXPROCS=2, 0.2 s.
-    ``extra_info`` also carries the share of simulated CPU spent marking."""
+    density (0, 0.25, 1) plus transient garbage, GOGC=100, GOMAXPROCS=2, 0.2 s,
+    with Green Tea's packed span scan off (the default) or on (its per-span
+    batch bookkeeping). ``extra_info`` also carries the share of simulated CPU
+    spent marking."""
     refs = [{"to": "random", "site": "live"}] if density > 0 else []
     cfg = config_from_dict(
         {
             "run": {"seed": 1, "gomaxprocs": 2, "duration_s": 0.2},
+            "runtime": {"packed_span_scan": packed},
             "workload": {
                 "compute_ns_per_alloc": 300.0,
                 "sites": [
@@ -104,6 +109,7 @@ def test_marking_throughput_by_pointer_density(benchmark: Any, density: float) -
     mark_cpu = float((cyc["assist_cycles"] + cyc["background_cycles"]).sum())
     benchmark.extra_info.update(
         pointer_density=density,
+        packed_span_scan=packed,
         mark_cpu_share=mark_cpu / (r.end_cycles * cfg.run.gomaxprocs),
         objects_marked=int(cyc["objects_marked"].sum()),
     )

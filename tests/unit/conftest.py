@@ -1,5 +1,6 @@
-"""Fixtures shared by the sweep, plot and report tests (one small real sweep), and a
-one-P engine state in the middle of a mark for the scheduler and limiter tests."""
+"""Fixtures shared by the sweep, plot and report tests (one small real sweep), a
+one-P engine state in the middle of a mark for the scheduler and limiter tests, and a
+run stepped quantum by quantum to a chosen moment."""
 
 from __future__ import annotations
 
@@ -23,6 +24,25 @@ def marking_state_one_p(now_cycles: int) -> tuple[Any, Any, Any, Any]:
     st.counters[S.C_PHASE] = S.PHASE_MARK
     st.counters[S.C_NOW_CYCLES] = now_cycles
     return st, wl, rp, costs
+
+def step_until(raw: dict[str, Any], done: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """(st, wl, rp, tab, costs) of the run ``raw`` stepped one quantum at a time
+    (growing its arrays as the driver does) until ``done(counters)`` holds."""
+    from gcsim.config import config_from_dict
+    from gcsim.engine import state as S
+    from gcsim.engine.loop import run_quanta
+    from gcsim.run import prepare
+
+    st, wl, rp, tab, costs = prepare(config_from_dict(raw))
+    while True:
+        status = run_quanta(st, wl, rp, tab, costs, st.counters[S.C_NOW_CYCLES] + 1)
+        if status in (S.ST_GROW_SLOTS, S.ST_GROW_SPANS, S.ST_GROW_PAGES):
+            st = S.grow_state(st, status)
+            continue
+        assert status == S.ST_OK
+        if done(st.counters):
+            return st, wl, rp, tab, costs
+
 
 # A 30 ms run whose first site's pointer density can be swept 0..1 (no refs).
 SWEEP_BASE = """

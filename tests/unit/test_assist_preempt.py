@@ -17,9 +17,9 @@ import pytest
 from gcsim.config import config_from_dict
 from gcsim.engine import state as S
 from gcsim.engine.gccycle import gc_assist
-from gcsim.engine.loop import run_quanta
 from gcsim.engine.mark import mark_work_left
-from gcsim.run import prepare, simulate
+from gcsim.run import simulate
+from tests.unit.conftest import step_until
 
 CLOCK_HZ = 1.0e9  # 1 cycle = 1 ns
 MS = 1_000_000
@@ -37,18 +37,10 @@ RAW = {
 def _marking_state():
     """The run stepped one quantum at a time into a mark of a full live set with
     heap work left (the third cycle; the first two come while the set fills)."""
-    st, wl, rp, tab, costs = prepare(config_from_dict(RAW))
-    c = st.counters
-    while True:
-        status = run_quanta(st, wl, rp, tab, costs, c[S.C_NOW_CYCLES] + 1)
-        if status in (S.ST_GROW_SLOTS, S.ST_GROW_SPANS, S.ST_GROW_PAGES):
-            st = S.grow_state(st, status)
-            c = st.counters
-            continue
-        assert status == S.ST_OK
-        if c[S.C_NUM_GC] >= 2 and c[S.C_PHASE] == S.PHASE_MARK and mark_work_left(c) \
-                and c[S.C_GLOBALS_WORK_LEFT] == 0:
-            return st, wl, rp, costs
+    st, wl, rp, _, costs = step_until(RAW, lambda c: (
+        c[S.C_NUM_GC] >= 2 and c[S.C_PHASE] == S.PHASE_MARK and mark_work_left(c)
+        and c[S.C_GLOBALS_WORK_LEFT] == 0))
+    return st, wl, rp, costs
 
 
 def _assist(st, wl, rp, costs, preempt_in_cycles: int) -> tuple[bool, float]:

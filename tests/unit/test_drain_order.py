@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcsim.config import config_from_dict
 from gcsim.engine import state as S
-from gcsim.engine.loop import run_quanta
 from gcsim.engine.mark import OBLET_WORDS, drain_mark_work
-from gcsim.run import prepare
+from tests.unit.conftest import step_until
 
 LIVE = 200_000
 RAW = {
@@ -33,20 +31,11 @@ RAW = {
 
 
 def _both_queues_waiting():
-    """Step the run until a mark of the full live set has work on both queues."""
-    st, wl, rp, tab, costs = prepare(config_from_dict(RAW))
-    c = st.counters
-    while True:
-        status = run_quanta(st, wl, rp, tab, costs, c[S.C_NOW_CYCLES] + 1)
-        if status in (S.ST_GROW_SLOTS, S.ST_GROW_SPANS, S.ST_GROW_PAGES):
-            st = S.grow_state(st, status)
-            c = st.counters
-            continue
-        assert status == S.ST_OK
-        if c[S.C_NUM_GC] >= 3 and c[S.C_PHASE] == S.PHASE_MARK \
-                and c[S.C_GLOBALS_WORK_LEFT] == 0 and c[S.C_GRAY_OBJ_LEN] >= 3 \
-                and c[S.C_GRAY_LEN] > 0:
-            return st, wl, costs
+    """The run stepped until a mark of the full live set has work on both queues."""
+    st, wl, _, _, costs = step_until(RAW, lambda c: (
+        c[S.C_NUM_GC] >= 3 and c[S.C_PHASE] == S.PHASE_MARK and c[S.C_GLOBALS_WORK_LEFT] == 0
+        and c[S.C_GRAY_OBJ_LEN] >= 3 and c[S.C_GRAY_LEN] > 0))
+    return st, wl, costs
 
 
 def test_oblets_are_scanned_before_any_span() -> None:
